@@ -1,0 +1,8 @@
+/* Subcommands of the kc tool: each takes argv from its own name on and returns
+ * the process exit code. */
+#ifndef KC_TOOLS_H
+#define KC_TOOLS_H
+
+int tool_selfcheck(int argc, char **argv);
+
+#endif
