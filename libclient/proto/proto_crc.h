@@ -1,0 +1,34 @@
+/* Checksums and partitioner hashes.
+ *
+ * CRC-32C (Castagnoli) covers record batches (magic 2); CRC-32 (IEEE, zlib's)
+ * covers legacy messages (magic 0/1) and is librdkafka's "consistent"
+ * partitioner hash. murmur2 is the Java client's partitioner hash; FNV-1a is
+ * librdkafka's fnv1a partitioner hash.
+ */
+#ifndef PROTO_CRC_H
+#define PROTO_CRC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* CRC-32C, continuing from `crc` (start with 0). "123456789" -> 0xE3069283.
+ * Uses SSE4.2 (x86-64) or the ARMv8 CRC extension when the CPU has them,
+ * chosen once at first use; a table fallback elsewhere. */
+uint32_t proto_crc32c(uint32_t crc, const void *data, size_t len);
+/* The implementation in use: "sse4.2", "armv8-crc" or "table". */
+const char *proto_crc32c_impl(void);
+/* The portable table implementation, for tests and benchmarks to compare. */
+uint32_t proto_crc32c_sw(uint32_t crc, const void *data, size_t len);
+
+/* CRC-32 (IEEE 802.3, zlib), continuing from `crc` (start with 0).
+ * "123456789" -> 0xCBF43926. */
+uint32_t proto_crc32(uint32_t crc, const void *data, size_t len);
+
+/* Java-compatible murmur2 (Kafka's DefaultPartitioner): returns the uint32
+ * hash; partition = (hash & 0x7fffffff) % partition_count. */
+uint32_t proto_murmur2(const void *key, size_t len);
+
+/* 32-bit FNV-1a (offset basis 0x811c9dc5, prime 0x01000193). */
+uint32_t proto_fnv1a(const void *key, size_t len);
+
+#endif
