@@ -25,9 +25,9 @@ void util_vlog(int level, const char *fmt, va_list ap);
 #define log_error(...) util_log(LOG_LVL_ERROR, __VA_ARGS__)
 #define log_warn(...)  util_log(LOG_LVL_WARN, __VA_ARGS__)
 #define log_info(...)  util_log(LOG_LVL_INFO, __VA_ARGS__)
-#define log_debug(...)                                                                             \
-    do {                                                                                           \
-        if (util_log_get_level() >= LOG_LVL_DEBUG) util_log(LOG_LVL_DEBUG, __VA_ARGS__);           \
+#define log_debug(...)                                                                   \
+    do {                                                                                 \
+        if (util_log_get_level() >= LOG_LVL_DEBUG) util_log(LOG_LVL_DEBUG, __VA_ARGS__); \
     } while (0)
 
 #endif

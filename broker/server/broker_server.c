@@ -1,0 +1,445 @@
+/* Listeners and connections of the broker. See broker_server.h. */
+#include "broker_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "util/log.h"
+
+#define MAX_LISTENERS 16
+
+TAILQ_HEAD(req_queue, broker_req);
+
+struct broker_conn {
+    broker_server_t *srv;
+    struct bufferevent *bev;
+    struct req_queue reqs; /* in arrival order; the head leaves first */
+    int inflight;          /* requests in reqs */
+    uint64_t id;
+    char peer[64];
+    void *state;
+    void (*state_free)(void *);
+    int busy;                 /* > 0 while inside our own callbacks: defer the free */
+    unsigned in_input : 1;    /* conn_process_input is on the stack */
+    unsigned closing : 1;     /* close once completed responses are sent */
+    unsigned dead : 1;        /* close now; freed when no longer busy */
+    unsigned read_paused : 1; /* backpressure */
+    LIST_ENTRY(broker_conn) link;
+};
+
+struct broker_listener {
+    struct evconnlistener *lev;
+    char address[300];
+    int port;
+};
+
+struct broker_server {
+    struct event_base *base;
+    broker_server_conf_t conf;
+    struct broker_listener listeners[MAX_LISTENERS];
+    int listener_count;
+    LIST_HEAD(, broker_conn) conns;
+    int conn_count;
+    uint64_t next_conn_id;
+    uint64_t next_req_id;
+};
+
+static void conn_process_input(broker_conn_t *conn);
+static void conn_free(broker_conn_t *conn);
+
+/* ---- Requests and ordered responses -------------------------------------- */
+
+static void req_free(broker_req_t *req, int abandoned)
+{
+    if (abandoned && req->on_abandon) req->on_abandon(req);
+    if (req->out) evbuffer_free(req->out);
+    free(req->frame);
+    free(req);
+}
+
+static void conn_update_backpressure(broker_conn_t *conn)
+{
+    if (conn->dead || conn->closing) return;
+    const broker_server_conf_t *c = &conn->srv->conf;
+    size_t pending = evbuffer_get_length(bufferevent_get_output(conn->bev));
+    int over = conn->inflight >= c->max_conn_inflight || pending >= c->max_conn_pending_bytes;
+    if (over && !conn->read_paused) {
+        conn->read_paused = 1;
+        bufferevent_disable(conn->bev, EV_READ);
+    } else if (!over && conn->read_paused) {
+        conn->read_paused = 0;
+        bufferevent_enable(conn->bev, EV_READ);
+        /* Frames already buffered will not raise another read event. */
+        conn_process_input(conn);
+    }
+}
+
+/* Frees the connection if it is done and no callback of ours is on the stack. */
+static void conn_maybe_free(broker_conn_t *conn)
+{
+    if (conn->busy) return;
+    if (conn->dead) {
+        conn_free(conn);
+        return;
+    }
+    if (conn->closing && TAILQ_EMPTY(&conn->reqs) &&
+        evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0)
+        conn_free(conn);
+}
+
+/* Moves every completed response at the head of the queue to the socket. */
+static void conn_flush_ready(broker_conn_t *conn)
+{
+    struct evbuffer *output = bufferevent_get_output(conn->bev);
+    broker_req_t *req;
+    while ((req = TAILQ_FIRST(&conn->reqs)) && req->done) {
+        TAILQ_REMOVE(&conn->reqs, req, link);
+        conn->inflight--;
+        if (!req->no_response && !conn->dead) {
+            uint8_t hdr[9];
+            size_t hlen = req->resp_header_version >= 1 ? 9 : 8;
+            uint32_t size = (uint32_t)(hlen - 4 + evbuffer_get_length(req->out));
+            uint32_t corr = (uint32_t)req->correlation_id;
+            for (int i = 0; i < 4; i++) {
+                hdr[i] = (uint8_t)(size >> (24 - 8 * i));
+                hdr[4 + i] = (uint8_t)(corr >> (24 - 8 * i));
+            }
+            hdr[8] = 0; /* empty tagged-field section of response header v1 */
+            evbuffer_add(output, hdr, hlen);
+            evbuffer_add_buffer(output, req->out);
+        }
+        req_free(req, 0);
+    }
+}
+
+void broker_req_done(broker_req_t *req)
+{
+    broker_conn_t *conn = req->conn;
+    req->done = 1;
+    conn->busy++;
+    conn_flush_ready(conn);
+    conn_update_backpressure(conn);
+    conn->busy--;
+    conn_maybe_free(conn);
+}
+
+/* ---- Connections ----------------------------------------------------------- */
+
+static void conn_free(broker_conn_t *conn)
+{
+    broker_server_t *srv = conn->srv;
+    broker_req_t *req;
+    while ((req = TAILQ_FIRST(&conn->reqs))) {
+        TAILQ_REMOVE(&conn->reqs, req, link);
+        req_free(req, !req->done);
+    }
+    if (srv->conf.on_conn_close) srv->conf.on_conn_close(srv->conf.opaque, conn);
+    if (conn->state_free) conn->state_free(conn->state);
+    bufferevent_free(conn->bev);
+    LIST_REMOVE(conn, link);
+    srv->conn_count--;
+    free(conn);
+}
+
+void broker_conn_close(broker_conn_t *conn, int now)
+{
+    if (now) {
+        conn->dead = 1;
+        bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
+    } else {
+        conn->closing = 1;
+        bufferevent_disable(conn->bev, EV_READ);
+    }
+    conn_maybe_free(conn);
+}
+
+const char *broker_conn_peer(const broker_conn_t *conn)
+{
+    return conn->peer;
+}
+
+uint64_t broker_conn_id(const broker_conn_t *conn)
+{
+    return conn->id;
+}
+
+void *broker_conn_get_state(const broker_conn_t *conn)
+{
+    return conn->state;
+}
+
+void broker_conn_set_state(broker_conn_t *conn, void *state, void (*free_fn)(void *))
+{
+    if (conn->state_free && conn->state != state) conn->state_free(conn->state);
+    conn->state = state;
+    conn->state_free = free_fn;
+}
+
+static uint32_t peek_be32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+/* Cuts complete frames off the input and hands them to the request callback. */
+static void conn_process_input(broker_conn_t *conn)
+{
+    broker_server_t *srv = conn->srv;
+    struct evbuffer *input = bufferevent_get_input(conn->bev);
+    if (conn->in_input) return; /* the call further up the stack goes on with the loop */
+    conn->in_input = 1;
+    conn->busy++;
+    while (!conn->dead && !conn->closing && !conn->read_paused) {
+        uint8_t szb[4];
+        if (evbuffer_copyout(input, szb, 4) < 4) break;
+        uint32_t size = peek_be32(szb);
+        /* 8 bytes: the smallest request header (key, version, correlation id). */
+        if (size < 8 || size > srv->conf.max_frame_bytes) {
+            log_warn("connection %s: frame of %u bytes is outside 8..%zu "
+                     "(socket.request.max.bytes); closing",
+                     conn->peer, size, srv->conf.max_frame_bytes);
+            broker_conn_close(conn, 1);
+            break;
+        }
+        if (evbuffer_get_length(input) < 4 + (size_t)size) {
+            /* Wake only when the whole frame is here. */
+            bufferevent_setwatermark(conn->bev, EV_READ, 4 + (size_t)size, 0);
+            break;
+        }
+        bufferevent_setwatermark(conn->bev, EV_READ, 0, 0);
+        broker_req_t *req = calloc(1, sizeof(*req));
+        uint8_t *frame = malloc(size);
+        struct evbuffer *out = evbuffer_new();
+        if (!req || !frame || !out) {
+            log_error("connection %s: out of memory for a %u-byte request; closing", conn->peer,
+                      size);
+            free(req);
+            free(frame);
+            if (out) evbuffer_free(out);
+            broker_conn_close(conn, 1);
+            break;
+        }
+        evbuffer_drain(input, 4);
+        evbuffer_remove(input, frame, size);
+        req->conn = conn;
+        req->id = ++srv->next_req_id;
+        req->frame = frame;
+        req->frame_len = size;
+        req->out = out;
+        req->correlation_id = (int32_t)peek_be32(frame + 4);
+        TAILQ_INSERT_TAIL(&conn->reqs, req, link);
+        conn->inflight++;
+        if (srv->conf.on_request(srv->conf.opaque, req) != 0) {
+            broker_conn_close(conn, 1);
+            break;
+        }
+        conn_update_backpressure(conn);
+    }
+    conn->in_input = 0;
+    conn->busy--;
+    conn_maybe_free(conn);
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    conn_process_input(arg);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+    broker_conn_t *conn = arg;
+    conn->busy++;
+    conn_update_backpressure(conn);
+    conn->busy--;
+    conn_maybe_free(conn);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+    broker_conn_t *conn = arg;
+    if (what & BEV_EVENT_ERROR)
+        log_debug("connection %s: socket error: %s", conn->peer, strerror(errno));
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        conn->dead = 1;
+        conn_maybe_free(conn);
+    }
+}
+
+static void format_peer(const struct sockaddr *sa, char *out, size_t n)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        port = ntohs(in->sin_port);
+        snprintf(out, n, "%s:%d", host, port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        port = ntohs(in6->sin6_port);
+        snprintf(out, n, "[%s]:%d", host, port);
+    } else {
+        snprintf(out, n, "?");
+    }
+}
+
+static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
+                      int salen, void *arg)
+{
+    broker_server_t *srv = arg;
+    char peer[64];
+    format_peer(sa, peer, sizeof(peer));
+    if (srv->conf.max_connections > 0 && srv->conn_count >= srv->conf.max_connections) {
+        log_warn("refusing connection from %s: max.connections=%d reached", peer,
+                 srv->conf.max_connections);
+        evutil_closesocket(fd);
+        return;
+    }
+    broker_conn_t *conn = calloc(1, sizeof(*conn));
+    struct bufferevent *bev =
+        conn ? bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+    if (!bev) {
+        log_error("refusing connection from %s: out of memory", peer);
+        free(conn);
+        evutil_closesocket(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    conn->srv = srv;
+    conn->bev = bev;
+    conn->id = ++srv->next_conn_id;
+    memcpy(conn->peer, peer, sizeof(conn->peer));
+    TAILQ_INIT(&conn->reqs);
+    LIST_INSERT_HEAD(&srv->conns, conn, link);
+    srv->conn_count++;
+    bufferevent_setcb(bev, on_read, on_write, on_event, conn);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    log_debug("connection %s accepted (id %llu)", peer, (unsigned long long)conn->id);
+}
+
+/* ---- Listeners ------------------------------------------------------------- */
+
+static int split_host_port(const char *s, char *host, size_t hostn, char *port, size_t portn)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon) return -1;
+    const char *h = s;
+    size_t hl = (size_t)(colon - s);
+    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') { /* [::1]:9092 */
+        h++;
+        hl -= 2;
+    }
+    if (hl >= hostn || strlen(colon + 1) >= portn || !colon[1]) return -1;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    strcpy(port, colon + 1);
+    return 0;
+}
+
+static int listener_open(broker_server_t *srv, struct broker_listener *l, const char *spec,
+                         char *errstr, size_t errstr_size)
+{
+    char host[256], port[16];
+    if (split_host_port(spec, host, sizeof(host), port, sizeof(port)) != 0) {
+        snprintf(errstr, errstr_size, "listener '%s': expected HOST:PORT", spec);
+        return -1;
+    }
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int gai = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+    if (gai != 0) {
+        snprintf(errstr, errstr_size, "listener '%s': %s", spec, gai_strerror(gai));
+        return -1;
+    }
+    l->lev =
+        evconnlistener_new_bind(srv->base, on_accept, srv,
+                                LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+                                -1, res->ai_addr, (int)res->ai_addrlen);
+    int saved = errno;
+    freeaddrinfo(res);
+    if (!l->lev) {
+        snprintf(errstr, errstr_size, "listener '%s': cannot bind: %s", spec, strerror(saved));
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    getsockname(evconnlistener_get_fd(l->lev), (struct sockaddr *)&ss, &sl);
+    l->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                       : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (strchr(host, ':'))
+        snprintf(l->address, sizeof(l->address), "[%s]:%d", host, l->port);
+    else
+        snprintf(l->address, sizeof(l->address), "%s:%d", host[0] ? host : "0.0.0.0", l->port);
+    return 0;
+}
+
+broker_server_t *broker_server_new(struct event_base *base, const broker_server_conf_t *conf,
+                                   char *errstr, size_t errstr_size)
+{
+    if (conf->listener_count < 1 || conf->listener_count > MAX_LISTENERS || !conf->on_request) {
+        snprintf(errstr, errstr_size, "between 1 and %d listeners and a request callback needed",
+                 MAX_LISTENERS);
+        return NULL;
+    }
+    broker_server_t *srv = calloc(1, sizeof(*srv));
+    if (!srv) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    srv->base = base;
+    srv->conf = *conf;
+    if (!srv->conf.max_frame_bytes) srv->conf.max_frame_bytes = 100 * 1024 * 1024;
+    if (!srv->conf.max_conn_pending_bytes) srv->conf.max_conn_pending_bytes = 64 * 1024 * 1024;
+    if (!srv->conf.max_conn_inflight) srv->conf.max_conn_inflight = 1000;
+    LIST_INIT(&srv->conns);
+    for (int i = 0; i < conf->listener_count; i++) {
+        if (listener_open(srv, &srv->listeners[i], conf->listeners[i], errstr, errstr_size)) {
+            broker_server_destroy(srv);
+            return NULL;
+        }
+        srv->listener_count++;
+    }
+    return srv;
+}
+
+const char *broker_server_address(const broker_server_t *srv, int i)
+{
+    return i >= 0 && i < srv->listener_count ? srv->listeners[i].address : NULL;
+}
+
+int broker_server_port(const broker_server_t *srv, int i)
+{
+    return i >= 0 && i < srv->listener_count ? srv->listeners[i].port : -1;
+}
+
+int broker_server_connection_count(const broker_server_t *srv)
+{
+    return srv->conn_count;
+}
+
+void broker_server_destroy(broker_server_t *srv)
+{
+    if (!srv) return;
+    for (int i = 0; i < srv->listener_count; i++)
+        evconnlistener_free(srv->listeners[i].lev);
+    broker_conn_t *conn;
+    while ((conn = LIST_FIRST(&srv->conns)))
+        conn_free(conn);
+    free(srv);
+}
