@@ -176,6 +176,11 @@ void proto_msg_init(const proto_msg_desc_t *d, void *msg)
     struct_defaults(d->root, msg);
 }
 
+void proto_struct_init(const proto_struct_desc_t *s, void *out)
+{
+    struct_defaults(s, out);
+}
+
 static bool struct_is_default(const proto_struct_desc_t *s, const void *v);
 
 static bool slice_eq(proto_slice_t a, proto_slice_t b)

@@ -111,6 +111,8 @@ static inline int proto_api_is_flexible(const proto_api_t *api, int16_t v)
  * 0, empty string, empty array). Nullable structs with a null default stay
  * NULL. Use this before filling a message to encode. */
 void proto_msg_init(const proto_msg_desc_t *d, void *msg);
+/* The same for a nested struct, e.g. an array element before filling it. */
+void proto_struct_init(const proto_struct_desc_t *s, void *out);
 
 /* Decodes version `version` of message d from r into *out (a struct of d's
  * type). Fields the version lacks get their defaults. Returns 0, or a kc_err_t
