@@ -675,6 +675,63 @@ static void test_gzip_concatenated_members(void **state)
     proto_wbuf_free(&d);
 }
 
+/* ---- Blobs written by kafka-python (tests/fixtures/compress) ------------- */
+
+static uint8_t *read_fixture(const char *name, size_t *len)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/compress/%s", KC_TEST_FIXTURES, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("cannot open %s", path);
+    uint8_t *buf = NULL;
+    size_t n = 0, cap = 0;
+    for (;;) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 65536;
+            buf = realloc(buf, cap);
+            assert_non_null(buf);
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+static void test_kafka_python_fixtures(void **state)
+{
+    static const struct {
+        const char *file;
+        int codec;
+    } blobs[] = {
+        {"gzip.bin", PROTO_CODEC_GZIP},         {"snappy_xerial.bin", PROTO_CODEC_SNAPPY},
+        {"snappy_raw.bin", PROTO_CODEC_SNAPPY}, {"lz4.bin", PROTO_CODEC_LZ4},
+        {"lz4_old_kafka.bin", PROTO_CODEC_LZ4}, {"zstd.bin", PROTO_CODEC_ZSTD},
+    };
+    size_t plen;
+    uint8_t *payload = read_fixture("payload.txt", &plen);
+    assert_true(plen > 65536);
+    for (size_t i = 0; i < sizeof(blobs) / sizeof(blobs[0]); i++) {
+        size_t len;
+        uint8_t *blob = read_fixture(blobs[i].file, &len);
+        proto_wbuf_t d = {0};
+        char err[256];
+        int rc = proto_decompress(blobs[i].codec, blob, len, plen, &d, err, sizeof(err));
+        if (rc) fail_msg("%s: %d %s", blobs[i].file, rc, err);
+        assert_int_equal(d.len, plen);
+        assert_memory_equal(d.data, payload, plen);
+        proto_wbuf_reset(&d);
+        assert_int_equal(
+            proto_decompress(blobs[i].codec, blob, len, plen - 1, &d, err, sizeof(err)),
+            KC_ERR__TOO_LARGE);
+        proto_wbuf_free(&d);
+        free(blob);
+    }
+    free(payload);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -696,6 +753,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_input),
         cmocka_unit_test(test_random_garbage),
         cmocka_unit_test(test_gzip_concatenated_members),
+        cmocka_unit_test(test_kafka_python_fixtures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
