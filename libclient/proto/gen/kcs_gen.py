@@ -47,9 +47,26 @@ def ctype(msg, s):
 
 
 def cname(msg, s):
+    """proto_<message>_<struct>; a struct name that repeats the message name
+    ("MetadataRequestTopic" in MetadataRequest) drops the repetition."""
     if s is msg.root:
         return kcs.snake(msg.name)
-    return "%s_%s" % (kcs.snake(msg.name), kcs.snake(s.name))
+    name = s.name
+    if name.startswith(msg.name) and name[len(msg.name):][:1].isupper():
+        name = name[len(msg.name):]
+    return "%s_%s" % (kcs.snake(msg.name), kcs.snake(name))
+
+
+def check_names(apis):
+    seen = {}
+    for api in apis:
+        for msg in (api.request, api.response):
+            for s in msg.structs:
+                n = cname(msg, s)
+                if n in seen:
+                    raise kcs.KcsError("%s: C name proto_%s_t of %s.%s is taken by %s" % (
+                        api.path, n, msg.name, s.name, seen[n]))
+                seen[n] = "%s.%s" % (msg.name, s.name)
 
 
 def rng(r):
@@ -104,9 +121,9 @@ def gen_header(apis):
     out.append("extern const size_t proto_api_table_len;")
     out.append("")
     for api in apis:
-        out.append("/* ---- %s (key %d), %s, flexible %s %s */" % (
-            api.name, api.key, rng(api.versions), "from" if api.flexible else "in",
-            rng(api.flexible)))
+        out.append("/* ---- %s (key %d), %s, %s */" % (
+            api.name, api.key, rng(api.versions),
+            "flexible from v%d" % api.flexible[0] if api.flexible else "never flexible"))
         out.append("")
         for msg in (api.request, api.response):
             for s in msg.structs:
@@ -139,6 +156,8 @@ def gen_header(apis):
                     out.append("    %s /* %s */" % (decl, ", ".join(notes)))
                 out.append("};")
                 out.append("")
+            for s in msg.structs:
+                out.append("extern const proto_struct_desc_t proto_%s_sdesc;" % cname(msg, s))
             out.append("extern const proto_msg_desc_t proto_%s_desc;" % kcs.snake(msg.name))
             out.append("")
     out.append("#endif")
@@ -166,7 +185,7 @@ def field_init(msg, s, f):
             def_str = c_str(d)
         else:
             def_int = "INT64_C(%d)" % int(d, 0)
-    sub = "&%s_sd" % cname(msg, f.struct) if f.is_struct else "NULL"
+    sub = "&proto_%s_sdesc" % cname(msg, f.struct) if f.is_struct else "NULL"
     return ("    {.name = %s, .offset = offsetof(%s, %s), .type = %s, .is_array = %s,\n"
             "     .ignorable = %s, .def_null = %s, .ver_lo = %s, .ver_hi = %s,\n"
             "     .null_lo = %s, .null_hi = %s, .tag_lo = %s, .tag_hi = %s, .tag = %du,\n"
@@ -198,7 +217,7 @@ def gen_source(apis):
                 sizes = [max(1, min_size(api, s, v, memo)) for v in range(lo, hi + 1)]
                 out.append("static const uint32_t %s_min[] = {%s};" % (
                     n, ", ".join(str(x) for x in sizes)))
-                out.append("static const proto_struct_desc_t %s_sd = {" % n)
+                out.append("const proto_struct_desc_t proto_%s_sdesc = {" % n)
                 out.append("    .name = %s, .size = sizeof(%s), .nfields = %d, .ntagged = %d," % (
                     c_str(s.name), ctype(msg, s), len(s.fields), len(tagged)))
                 out.append("    .fields = %s, .tag_order = %s," % (
@@ -211,7 +230,7 @@ def gen_source(apis):
             out.append("const proto_msg_desc_t proto_%s_desc = {" % kcs.snake(msg.name))
             out.append("    .name = %s, .api_key = %d, .min_ver = %d, .max_ver = %d," % (
                 c_str(msg.name), api.key, lo, hi))
-            out.append("    .flex_ver = %s, .is_request = %s, .root = &%s_sd};" % (
+            out.append("    .flex_ver = %s, .is_request = %s, .root = &proto_%s_sdesc};" % (
                 flex, "true" if msg.kind == "request" else "false", cname(msg, msg.root)))
             out.append("")
     out.append("const proto_api_t proto_api_table[] = {")
@@ -266,6 +285,7 @@ def main():
         keys = [a.key for a in apis]
         if len(keys) != len(set(keys)):
             raise kcs.KcsError("two description files have the same API key")
+        check_names(apis)
         if args.out_dir:
             write_if_changed(os.path.join(args.out_dir, "proto_msgs.h"), gen_header(apis))
             write_if_changed(os.path.join(args.out_dir, "proto_msgs.c"), gen_source(apis))
