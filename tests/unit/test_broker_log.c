@@ -1,0 +1,310 @@
+/* The file-backed partition log: appends, reads, rolls, reopen, fetch
+ * limits, errors. Every test works in its own temporary directory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "test_broker_log_util.h"
+
+/* Appends batches of 1..4 records and varying sizes: many segment rolls. */
+static void fill(tlog_t *t, int batches)
+{
+    for (int i = 0; i < batches; i++)
+        tlog_append(t, 1 + i % 4, 1000 + 10 * i, (size_t)(10 + (i * 37) % 90), 0);
+}
+
+/* Every offset reads back the batch holding it, first. */
+static void check_every_offset(tlog_t *t)
+{
+    broker_log_offsets_t o;
+    broker_log_offsets(t->log, &o);
+    for (int64_t off = o.start; off < o.end; off++) {
+        uint8_t *buf;
+        size_t len;
+        int64_t first;
+        assert_int_equal(tlog_read(t, off, -1, 1, &buf, &len, &first), 0);
+        long i = tlog_batch_of(t, off);
+        assert_true(i >= 0);
+        assert_true(first == t->b[i].base);
+        assert_int_equal(len, t->b[i].len); /* max_bytes 1: the first batch, whole */
+        assert_memory_equal(buf, t->b[i].bytes, len);
+        free(buf);
+    }
+}
+
+static void test_append_read_across_rolls(void **state)
+{
+    tlog_t *t = tlog_new(1000, 0);
+    fill(t, 120);
+    broker_log_offsets_t o;
+    broker_log_offsets(t->log, &o);
+    assert_true(o.start == 0);
+    assert_true(o.end == t->b[t->n - 1].last + 1);
+    assert_true(o.segments > 10);
+    for (size_t i = 1; i < t->n; i++)
+        assert_true(t->b[i].base == t->b[i - 1].last + 1);
+    int64_t total = 0;
+    for (size_t i = 0; i < t->n; i++)
+        total += (int64_t)t->b[i].len;
+    assert_true(o.bytes == total);
+    tlog_check_all(t, 0);
+    check_every_offset(t);
+    /* Segment files are named by base offset, 20 digits, and each stays
+     * within log.segment.bytes. */
+    char path[512];
+    tlog_file_path(t, 0, ".log", path, sizeof(path));
+    assert_true(tlog_file_size(path) > 0 && tlog_file_size(path) <= 1000);
+    tlog_free(t);
+}
+
+static void test_index_intervals(void **state)
+{
+    /* Sparse and dense indexes give the same answers, before and after a
+     * reopen (loaded from the files). */
+    int32_t intervals[] = {0, 1, 150, 4096};
+    for (size_t k = 0; k < sizeof(intervals) / sizeof(intervals[0]); k++) {
+        tlog_t *t = tlog_new(2000, intervals[k]);
+        fill(t, 80);
+        check_every_offset(t);
+        tlog_close(t);
+        tlog_open(t, 0);
+        check_every_offset(t);
+        tlog_free(t);
+    }
+}
+
+static void test_reopen_after_clean_close(void **state)
+{
+    tlog_t *t = tlog_new(1000, 100);
+    fill(t, 60);
+    broker_log_offsets_t before, after;
+    broker_log_offsets(t->log, &before);
+    tlog_close(t);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/clean-shutdown", t->dir);
+    assert_true(tlog_file_size(path) == 0);
+    tlog_open(t, 0);
+    assert_true(tlog_file_size(path) < 0); /* taken on open: a crash now is unclean */
+    broker_log_offsets(t->log, &after);
+    assert_true(after.start == before.start);
+    assert_true(after.end == before.end);
+    assert_true(after.bytes == before.bytes);
+    assert_int_equal(after.segments, before.segments);
+    assert_true(after.flushed == after.end);
+    tlog_check_all(t, 0);
+    fill(t, 10); /* appends go on at the same end */
+    assert_true(t->b[60].base == before.end);
+    tlog_check_all(t, 0);
+    check_every_offset(t);
+    tlog_free(t);
+}
+
+static void test_fetch_max_bytes(void **state)
+{
+    tlog_t *t = tlog_new(1 << 20, 4096);
+    for (int i = 0; i < 10; i++)
+        tlog_append(t, 2, 1000 + i, 100, 0);
+    size_t bl = t->b[0].len; /* all the same size */
+    uint8_t *buf;
+    size_t len;
+    int64_t first;
+
+    /* KIP-74: a first batch larger than max_bytes comes whole. */
+    assert_int_equal(tlog_read(t, 0, -1, 10, &buf, &len, &first), 0);
+    assert_int_equal(len, bl);
+    free(buf);
+    assert_int_equal(tlog_read(t, 0, -1, 0, &buf, &len, &first), 0);
+    assert_int_equal(len, bl);
+    free(buf);
+    /* Otherwise max_bytes holds, and only the last batch is cut. */
+    assert_int_equal(tlog_read(t, 0, -1, bl * 3 + bl / 2, &buf, &len, &first), 0);
+    assert_int_equal(len, bl * 3 + bl / 2);
+    assert_memory_equal(buf, t->b[0].bytes, bl);
+    assert_memory_equal(buf + 2 * bl, t->b[2].bytes, bl);
+    free(buf);
+    /* An offset inside a batch starts at that batch. */
+    assert_int_equal(tlog_read(t, 5, -1, bl * 2, &buf, &len, &first), 0);
+    assert_true(first == 4);
+    assert_int_equal(len, bl * 2);
+    assert_memory_equal(buf, t->b[2].bytes, bl);
+    free(buf);
+    /* max_offset (a high watermark) stops before the batch at it. */
+    assert_int_equal(tlog_read(t, 0, 6, 1 << 20, &buf, &len, &first), 0);
+    assert_int_equal(len, bl * 3);
+    free(buf);
+    assert_int_equal(tlog_read(t, 6, 6, 1 << 20, &buf, &len, &first), 0);
+    assert_int_equal(len, 0);
+    free(buf);
+    /* Everything, when it fits. */
+    assert_int_equal(tlog_read(t, 0, -1, 1 << 20, &buf, &len, &first), 0);
+    assert_int_equal(len, bl * 10);
+    free(buf);
+    tlog_free(t);
+}
+
+static void test_fetch_stays_in_one_segment(void **state)
+{
+    /* Like Kafka, one read covers one segment; the next read continues. */
+    tlog_t *t = tlog_new(700, 0);
+    fill(t, 30);
+    uint8_t *buf;
+    size_t len;
+    int64_t first;
+    assert_int_equal(tlog_read(t, 0, -1, 1 << 20, &buf, &len, &first), 0);
+    char path[512];
+    tlog_file_path(t, 0, ".log", path, sizeof(path));
+    assert_true((int64_t)len == tlog_file_size(path));
+    free(buf);
+    tlog_check_all(t, 0);
+    tlog_free(t);
+}
+
+static void test_out_of_range(void **state)
+{
+    tlog_t *t = tlog_new(1000, 0);
+    fill(t, 5);
+    broker_log_offsets_t o;
+    broker_log_offsets(t->log, &o);
+    uint8_t *buf;
+    size_t len;
+    int64_t first;
+    assert_int_equal(tlog_read(t, o.end + 1, -1, 100, &buf, &len, &first),
+                     KC_ERR_OFFSET_OUT_OF_RANGE);
+    assert_int_equal(tlog_read(t, -1, -1, 100, &buf, &len, &first), KC_ERR_OFFSET_OUT_OF_RANGE);
+    assert_int_equal(tlog_read(t, o.end, -1, 100, &buf, &len, &first), 0);
+    assert_int_equal(len, 0);
+    free(buf);
+    tlog_free(t);
+}
+
+static void test_bad_appends(void **state)
+{
+    tlog_t *t = tlog_new(1000, 0);
+    char err[256] = "";
+    broker_log_append_info_t info;
+    /* A batch larger than a segment. */
+    tlog_build(t, 1, 0, 2000);
+    assert_int_equal(broker_log_append(t->log, t->w.data, t->w.len, 0, &info, err, sizeof(err)),
+                     KC_ERR_RECORD_LIST_TOO_LARGE);
+    assert_non_null(strstr(err, "log.segment.bytes"));
+    /* Not whole batches: cut short, trailing bytes, wrong magic, empty. */
+    tlog_build(t, 2, 0, 20);
+    assert_int_equal(broker_log_append(t->log, t->w.data, t->w.len - 1, 0, &info, err, sizeof(err)),
+                     KC_ERR_CORRUPT_MESSAGE);
+    uint8_t junk[512];
+    memcpy(junk, t->w.data, t->w.len);
+    junk[t->w.len] = 0;
+    assert_int_equal(broker_log_append(t->log, junk, t->w.len + 1, 0, &info, err, sizeof(err)),
+                     KC_ERR_CORRUPT_MESSAGE);
+    junk[PROTO_BATCH_MAGIC_OFFSET] = 1;
+    assert_int_equal(broker_log_append(t->log, junk, t->w.len, 0, &info, err, sizeof(err)),
+                     KC_ERR_CORRUPT_MESSAGE);
+    assert_int_equal(broker_log_append(t->log, junk, 0, 0, &info, err, sizeof(err)),
+                     KC_ERR_CORRUPT_MESSAGE);
+    broker_log_offsets_t o;
+    broker_log_offsets(t->log, &o);
+    assert_true(o.end == 0 && o.bytes == 0);
+    /* Two batches in one append take consecutive offsets. */
+    uint8_t two[1024];
+    tlog_build(t, 3, 0, 20);
+    size_t a = t->w.len;
+    memcpy(two, t->w.data, a);
+    tlog_build(t, 2, 0, 20);
+    memcpy(two + a, t->w.data, t->w.len);
+    assert_int_equal(broker_log_append(t->log, two, a + t->w.len, 0, &info, err, sizeof(err)), 0);
+    assert_true(info.base_offset == 0 && info.last_offset == 4);
+    proto_batch_header_t h;
+    assert_int_equal(proto_batch_header_parse(two + a, t->w.len, &h, NULL, 0), 0);
+    assert_true(h.base_offset == 3);
+    tlog_free(t);
+}
+
+static void test_roll_by_age(void **state)
+{
+    tlog_t *t = tlog_new(1 << 20, 0);
+    t->conf.roll_ms = 1000;
+    tlog_close(t);
+    tlog_open(t, 0);
+    /* Batches stamped with the append time: the first one's timestamp
+     * starts the segment's clock, as in Kafka. */
+    tlog_append(t, 1, 0, 10, 0);
+    tlog_append(t, 1, 900, 10, 900);
+    broker_log_offsets_t o;
+    broker_log_offsets(t->log, &o);
+    assert_int_equal(o.segments, 1);
+    tlog_append(t, 1, 1001, 10, 1001);
+    broker_log_offsets(t->log, &o);
+    assert_int_equal(o.segments, 2);
+    char path[512];
+    tlog_file_path(t, 2, ".log", path, sizeof(path));
+    assert_true(tlog_file_size(path) > 0);
+    /* Batches without timestamps count from the segment's creation. */
+    tlog_append(t, 1, -1, 10, 2002);
+    broker_log_offsets(t->log, &o);
+    assert_int_equal(o.segments, 3);
+    tlog_append(t, 1, -1, 10, 3002);
+    broker_log_offsets(t->log, &o);
+    assert_int_equal(o.segments, 3);
+    tlog_append(t, 1, -1, 10, 3003);
+    broker_log_offsets(t->log, &o);
+    assert_int_equal(o.segments, 4);
+    tlog_check_all(t, 0);
+    tlog_free(t);
+}
+
+static void test_flush_reports_offset(void **state)
+{
+    tlog_t *t = tlog_new(500, 0);
+    fill(t, 20);
+    int64_t flushed = -1;
+    char err[256];
+    assert_int_equal(broker_log_flush(t->log, &flushed, err, sizeof(err)), 0);
+    broker_log_offsets_t o;
+    broker_log_offsets(t->log, &o);
+    assert_true(flushed == o.end && o.flushed == o.end);
+    tlog_append(t, 1, 0, 10, 0);
+    broker_log_offsets(t->log, &o);
+    assert_true(o.flushed == flushed && o.end == flushed + 1);
+    tlog_free(t);
+}
+
+static void test_open_errors(void **state)
+{
+    broker_log_conf_t conf;
+    broker_log_conf_defaults(&conf);
+    broker_log_t *log = NULL;
+    char err[512] = "";
+    assert_int_equal(
+        broker_file_log_open("/nonexistent-kc/dir/topic-0", &conf, 0, &log, err, sizeof(err)),
+        KC_ERR_KAFKA_STORAGE_ERROR);
+    assert_null(log);
+    assert_non_null(strstr(err, "No such file or directory"));
+    conf.segment_bytes = 10;
+    assert_int_equal(broker_file_log_open("/tmp", &conf, 0, &log, err, sizeof(err)), KC_ERR__CONF);
+
+    char buf[64];
+    assert_int_equal(broker_log_dir_path(buf, sizeof(buf), "/data", "orders", 7), 0);
+    assert_string_equal(buf, "/data/orders-7");
+    assert_int_equal(broker_log_dir_path(buf, sizeof(buf), "/data", "..", 7), KC_ERR__INVALID_ARG);
+    assert_int_equal(broker_log_dir_path(buf, sizeof(buf), "/data", "a/b", 7), KC_ERR__INVALID_ARG);
+    assert_int_equal(broker_log_dir_path(buf, 8, "/data", "orders", 7), KC_ERR__INVALID_ARG);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_append_read_across_rolls),
+        cmocka_unit_test(test_index_intervals),
+        cmocka_unit_test(test_reopen_after_clean_close),
+        cmocka_unit_test(test_fetch_max_bytes),
+        cmocka_unit_test(test_fetch_stays_in_one_segment),
+        cmocka_unit_test(test_out_of_range),
+        cmocka_unit_test(test_bad_appends),
+        cmocka_unit_test(test_roll_by_age),
+        cmocka_unit_test(test_flush_reports_offset),
+        cmocka_unit_test(test_open_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
