@@ -1,6 +1,8 @@
 /* zstd (codec 4): one frame on output; any frames on input, decoded in
  * streaming mode because Java writes them without a content size. */
+#include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <zstd.h>
 #include <zstd_errors.h>
 
@@ -15,6 +17,81 @@
 #define ZSTD_WLOG_ALWAYS 23
 #define ZSTD_WLOG_CEIL   27
 
+/* Contexts are kept per thread: creating one costs about 20 us, more than
+ * compressing a small batch. They are freed when the thread exits. */
+typedef struct zstd_ctxs {
+    ZSTD_CCtx *cctx;
+    ZSTD_DCtx *dctx;
+} zstd_ctxs_t;
+
+static pthread_key_t zstd_key;
+static pthread_once_t zstd_key_once = PTHREAD_ONCE_INIT;
+static int zstd_key_ok;
+
+static void zstd_ctxs_free(void *p)
+{
+    zstd_ctxs_t *c = p;
+    ZSTD_freeCCtx(c->cctx);
+    ZSTD_freeDCtx(c->dctx);
+    free(c);
+}
+
+static void zstd_key_create(void)
+{
+    zstd_key_ok = pthread_key_create(&zstd_key, zstd_ctxs_free) == 0;
+}
+
+/* This thread's contexts, or NULL if thread-specific storage is unavailable
+ * (callers then make a context for the call). */
+static zstd_ctxs_t *zstd_thread_ctxs(void)
+{
+    pthread_once(&zstd_key_once, zstd_key_create);
+    if (!zstd_key_ok) return NULL;
+    zstd_ctxs_t *c = pthread_getspecific(zstd_key);
+    if (!c) {
+        c = calloc(1, sizeof(*c));
+        if (c && pthread_setspecific(zstd_key, c) != 0) {
+            free(c);
+            c = NULL;
+        }
+    }
+    return c;
+}
+
+static ZSTD_CCtx *zstd_cctx_get(void)
+{
+    zstd_ctxs_t *c = zstd_thread_ctxs();
+    if (!c) return ZSTD_createCCtx();
+    if (!c->cctx)
+        c->cctx = ZSTD_createCCtx();
+    else
+        ZSTD_CCtx_reset(c->cctx, ZSTD_reset_session_and_parameters);
+    return c->cctx;
+}
+
+static void zstd_cctx_put(ZSTD_CCtx *cctx)
+{
+    zstd_ctxs_t *c = zstd_thread_ctxs();
+    if (!c || c->cctx != cctx) ZSTD_freeCCtx(cctx);
+}
+
+static ZSTD_DCtx *zstd_dctx_get(void)
+{
+    zstd_ctxs_t *c = zstd_thread_ctxs();
+    if (!c) return ZSTD_createDCtx();
+    if (!c->dctx)
+        c->dctx = ZSTD_createDCtx();
+    else
+        ZSTD_DCtx_reset(c->dctx, ZSTD_reset_session_and_parameters);
+    return c->dctx;
+}
+
+static void zstd_dctx_put(ZSTD_DCtx *dctx)
+{
+    zstd_ctxs_t *c = zstd_thread_ctxs();
+    if (!c || c->dctx != dctx) ZSTD_freeDCtx(dctx);
+}
+
 int proto_zstd_compress(int level, const void *in, size_t len, proto_wbuf_t *out, char *errstr,
                         size_t errstr_size)
 {
@@ -24,7 +101,7 @@ int proto_zstd_compress(int level, const void *in, size_t len, proto_wbuf_t *out
         return proto_compress_fail(errstr, errstr_size, KC_ERR__INVALID_ARG,
                                    "zstd: level %d is outside -1 (default) and 1-%d", level,
                                    ZSTD_maxCLevel());
-    ZSTD_CCtx *cctx = ZSTD_createCCtx();
+    ZSTD_CCtx *cctx = zstd_cctx_get();
     if (!cctx)
         return proto_compress_fail(errstr, errstr_size, KC_ERR__NO_MEMORY, "zstd: out of memory");
     size_t bound = ZSTD_compressBound(len);
@@ -42,7 +119,7 @@ int proto_zstd_compress(int level, const void *in, size_t len, proto_wbuf_t *out
         else
             out->len += n;
     }
-    ZSTD_freeCCtx(cctx);
+    zstd_cctx_put(cctx);
     return err;
 }
 
@@ -73,12 +150,12 @@ static int zstd_error(size_t ret, size_t max_out, char *errstr, size_t errstr_si
 int proto_zstd_decompress(const void *in, size_t len, size_t max_out, proto_wbuf_t *out,
                           char *errstr, size_t errstr_size)
 {
-    ZSTD_DCtx *dctx = ZSTD_createDCtx();
+    ZSTD_DCtx *dctx = zstd_dctx_get();
     if (!dctx)
         return proto_compress_fail(errstr, errstr_size, KC_ERR__NO_MEMORY, "zstd: out of memory");
     size_t ret = ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, zstd_window_log(max_out));
     if (ZSTD_isError(ret)) {
-        ZSTD_freeDCtx(dctx);
+        zstd_dctx_put(dctx);
         return zstd_error(ret, max_out, errstr, errstr_size);
     }
     size_t start = out->len;
@@ -121,6 +198,6 @@ int proto_zstd_decompress(const void *in, size_t len, size_t max_out, proto_wbuf
     if (!err && hint != 0)
         err = proto_compress_fail(errstr, errstr_size, KC_ERR__COMPRESSION,
                                   "zstd: corrupt data (truncated frame)");
-    ZSTD_freeDCtx(dctx);
+    zstd_dctx_put(dctx);
     return err;
 }

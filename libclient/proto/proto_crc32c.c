@@ -26,8 +26,10 @@
 #if defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__)) && defined(__linux__)
 #define PROTO_CRC32C_ARM64 1
 #include <arm_acle.h>
-#include <asm/hwcap.h>
 #include <sys/auxv.h>
+#ifndef HWCAP_CRC32
+#define HWCAP_CRC32 (1 << 7) /* linux/arch/arm64/include/uapi/asm/hwcap.h */
+#endif
 #endif
 
 #define CRC32C_POLY 0x82F63B78u
@@ -197,11 +199,19 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_sse42(uint32_t crc, con
 #endif
 
 #ifdef PROTO_CRC32C_ARM64
+/* clang declares the ACLE intrinsics only when the whole file targets +crc,
+ * so it uses its builtins; GCC's arm_acle.h enables +crc around them itself. */
+#if defined(__clang__)
+#define ARM_CRC_TARGET  __attribute__((target("crc")))
+#define ARM_STEP8(r, w) __builtin_arm_crc32cd((uint32_t)(r), (w))
+#define ARM_STEP1(r, b) __builtin_arm_crc32cb((r), (b))
+#else
+#define ARM_CRC_TARGET  __attribute__((target("+crc")))
 #define ARM_STEP8(r, w) __crc32cd((uint32_t)(r), (w))
 #define ARM_STEP1(r, b) __crc32cb((r), (b))
+#endif
 
-__attribute__((target("+crc"))) static uint32_t crc32c_armv8(uint32_t crc, const void *data,
-                                                             size_t len)
+ARM_CRC_TARGET static uint32_t crc32c_armv8(uint32_t crc, const void *data, size_t len)
 {
     const uint8_t *p = data;
     uint32_t reg = ~crc;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <cmocka.h>
 
@@ -732,6 +733,43 @@ static void test_kafka_python_fixtures(void **state)
     free(payload);
 }
 
+/* ---- Threads: codecs keep per-thread state (zstd contexts) --------------- */
+
+static void *codec_worker(void *arg)
+{
+    uint64_t seed = (uint64_t)(uintptr_t)arg;
+    uint8_t *buf = malloc(50000);
+    if (!buf) return (void *)1;
+    uintptr_t bad = 0;
+    for (int round = 0; round < 20 && !bad; round++) {
+        fill_compressible(buf, 50000);
+        fill_random(buf + round * 1000, 500, seed + (uint64_t)round);
+        for (int c = 0; c < NREAL && !bad; c++) {
+            proto_wbuf_t z = {0}, d = {0};
+            if (proto_compress(real_codecs[c], -1, buf, 50000, &z, NULL, 0) ||
+                proto_decompress(real_codecs[c], z.data, z.len, 50000, &d, NULL, 0) ||
+                d.len != 50000 || memcmp(d.data, buf, 50000) != 0)
+                bad = 1;
+            proto_wbuf_free(&z);
+            proto_wbuf_free(&d);
+        }
+    }
+    free(buf);
+    return (void *)bad;
+}
+
+static void test_concurrent_threads(void **state)
+{
+    pthread_t t[4];
+    for (uintptr_t i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, codec_worker, (void *)(i + 1)), 0);
+    for (int i = 0; i < 4; i++) {
+        void *ret;
+        assert_int_equal(pthread_join(t[i], &ret), 0);
+        assert_null(ret);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -754,6 +792,7 @@ int main(void)
         cmocka_unit_test(test_random_garbage),
         cmocka_unit_test(test_gzip_concatenated_members),
         cmocka_unit_test(test_kafka_python_fixtures),
+        cmocka_unit_test(test_concurrent_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
