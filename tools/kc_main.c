@@ -11,6 +11,7 @@ static const struct tool_cmd {
     const char *help;
 } tool_cmds[] = {
     {"selfcheck", tool_selfcheck, "check the codec: every message and version, batches, codecs"},
+    {"config", tool_config, "configuration reference (Markdown), check a .properties file"},
 };
 
 static void usage(FILE *out)

@@ -4,5 +4,6 @@
 #define KC_TOOLS_H
 
 int tool_selfcheck(int argc, char **argv);
+int tool_config(int argc, char **argv);
 
 #endif
