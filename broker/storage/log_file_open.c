@@ -199,6 +199,8 @@ static int open_segments(broker_file_log_t *l, const int64_t *bases, int n, int 
             if (rc) log_warn("%s: recovering segment %" PRId64 ": %s", l->dir, bases[i], why);
             rc = broker_segment_recover(seg, l->conf.index_interval_bytes, &cut, errstr,
                                         errstr_size);
+            /* An inactive segment's time index ends with its maximum. */
+            if (!rc && !active) rc = broker_segment_seal(seg, errstr, errstr_size);
             if (rc) return rc;
             if (cut)
                 log_warn("%s: cut %" PRId64

@@ -143,16 +143,23 @@ static broker_segment_t *seg_new(const char *dir, int64_t base, int64_t now_ms)
     return seg;
 }
 
-static int open_all(broker_segment_t *seg, int create, char *errstr, size_t errstr_size)
+/* *missing is set when an index file had to be created: it must be rebuilt. */
+static int open_all(broker_segment_t *seg, int create, int *missing, char *errstr,
+                    size_t errstr_size)
 {
-    int trunc = create ? O_CREAT | O_TRUNC : 0;
-    int rc = open_part(seg, BROKER_SEG_LOG, trunc, &seg->log_fd, errstr, errstr_size);
-    if (!rc)
-        rc = open_part(seg, BROKER_SEG_INDEX, O_CREAT | (create ? O_TRUNC : 0), &seg->ofd, errstr,
-                       errstr_size);
-    if (!rc)
-        rc = open_part(seg, BROKER_SEG_TIMEINDEX, O_CREAT | (create ? O_TRUNC : 0), &seg->tfd,
-                       errstr, errstr_size);
+    int excl = create ? O_CREAT | O_TRUNC : 0;
+    int rc = open_part(seg, BROKER_SEG_LOG, excl, &seg->log_fd, errstr, errstr_size);
+    int *fds[] = {&seg->ofd, &seg->tfd};
+    const char *ext[] = {BROKER_SEG_INDEX, BROKER_SEG_TIMEINDEX};
+    for (int i = 0; i < 2 && !rc; i++) {
+        rc = open_part(seg, ext[i], excl, fds[i], NULL, 0);
+        if (rc && !create && errno == ENOENT) {
+            *missing = 1;
+            rc = open_part(seg, ext[i], O_CREAT, fds[i], errstr, errstr_size);
+        } else if (rc) {
+            rc = broker_store_io_err(errstr, errstr_size, "open %s%s", seg->path, ext[i]);
+        }
+    }
     return rc;
 }
 
@@ -162,7 +169,8 @@ int broker_segment_create(const char *dir, int64_t base, int64_t now_ms, broker_
     *out = NULL;
     broker_segment_t *seg = seg_new(dir, base, now_ms);
     if (!seg) return broker_store_err(KC_ERR__NO_MEMORY, errstr, errstr_size, "no memory");
-    int rc = open_all(seg, 1, errstr, errstr_size);
+    int missing = 0;
+    int rc = open_all(seg, 1, &missing, errstr, errstr_size);
     if (rc) {
         broker_segment_unref(seg);
         return rc;
@@ -200,6 +208,9 @@ static int walk_tail(broker_segment_t *seg, char *errstr, size_t errstr_size)
         }
         pos += (int64_t)proto_batch_size(&h);
     }
+    if (ix->tn && seg->base + ix->t[ix->tn - 1].rel >= next)
+        return broker_store_err(KC_ERR__BAD_MSG, errstr, errstr_size,
+                                "%s.timeindex: entry past the end of the log", seg->path);
     seg->next_offset = next;
     return 0;
 }
@@ -254,8 +265,12 @@ int broker_segment_open(const char *dir, int64_t base, int64_t now_ms, int tail,
     *out = NULL;
     broker_segment_t *seg = seg_new(dir, base, now_ms);
     if (!seg) return broker_store_err(KC_ERR__NO_MEMORY, errstr, errstr_size, "no memory");
-    int rc = open_all(seg, 0, errstr, errstr_size);
+    int missing = 0;
+    int rc = open_all(seg, 0, &missing, errstr, errstr_size);
     if (!rc) rc = load(seg, tail, errstr, errstr_size);
+    if (!rc && missing)
+        rc = broker_store_err(KC_ERR__BAD_MSG, errstr, errstr_size, "%s: index files missing",
+                              seg->path);
     if (rc && rc != KC_ERR__BAD_MSG) {
         broker_segment_unref(seg);
         return rc;
