@@ -67,3 +67,17 @@ void proto_resp_header_encode(proto_wbuf_t *w, int header_version, int32_t corre
     proto_put_i32(w, correlation_id);
     if (header_version >= 1) proto_put_uvarint(w, 0);
 }
+
+int proto_api_versions_response_decode(int16_t version, proto_rbuf_t *r, void *out,
+                                       proto_arena_t *arena, int16_t *decoded_version)
+{
+    proto_rbuf_t saved = *r;
+    int err = proto_msg_decode(&proto_api_versions_response_desc, version, r, out, arena);
+    if (decoded_version) *decoded_version = version;
+    if (!err || version == 0 || r->err == KC_ERR__NO_MEMORY) return err;
+    proto_rbuf_t again = saved;
+    if (proto_msg_decode(&proto_api_versions_response_desc, 0, &again, out, arena)) return err;
+    *r = again;
+    if (decoded_version) *decoded_version = 0;
+    return 0;
+}

@@ -13,6 +13,7 @@
 
 #include <stdint.h>
 
+#include "proto_arena.h"
 #include "proto_buf.h"
 
 typedef struct proto_req_header {
@@ -45,5 +46,14 @@ void proto_req_header_encode(proto_wbuf_t *w, const proto_req_header_t *h);
 /* Response headers: header_version is 0 or 1 (see proto_resp_header_version). */
 int proto_resp_header_decode(proto_rbuf_t *r, int header_version, int32_t *correlation_id);
 void proto_resp_header_encode(proto_wbuf_t *w, int header_version, int32_t correlation_id);
+
+/* Decodes an ApiVersions response body of `version`, falling back to v0 when
+ * that fails: a broker that does not know the requested version answers
+ * UNSUPPORTED_VERSION in a v0 body (KIP-511), and the Java client reads it the
+ * same way. `out` is a proto_api_versions_response_t. *decoded_version (may be
+ * NULL) says which version was read. Returns 0 or a kc_err_t (r->errstr set
+ * from the first attempt). */
+int proto_api_versions_response_decode(int16_t version, proto_rbuf_t *r, void *out,
+                                       proto_arena_t *arena, int16_t *decoded_version);
 
 #endif

@@ -156,6 +156,40 @@ static void test_response_headers(void **state)
     proto_wbuf_free(&w);
 }
 
+/* A broker that does not know ApiVersions v4 answers error 35 in a v0 body. */
+static void test_api_versions_fallback_to_v0(void **state)
+{
+    (void)state;
+    static const uint8_t v0[] = {0x00, 0x23,             /* UNSUPPORTED_VERSION */
+                                 0x00, 0x00, 0x00, 0x01, /* one key (classic array) */
+                                 0x00, 0x12, 0x00, 0x00, 0x00, 0x03};
+    proto_arena_t arena;
+    proto_arena_init(&arena);
+    proto_api_versions_response_t out;
+    proto_rbuf_t r;
+    proto_rbuf_init(&r, v0, sizeof(v0));
+    int16_t ver = -1;
+    assert_int_equal(proto_api_versions_response_decode(4, &r, &out, &arena, &ver), 0);
+    assert_int_equal(ver, 0);
+    assert_int_equal(out.error_code, 35);
+    assert_int_equal(out.api_keys.n, 1);
+    assert_int_equal(out.api_keys.v[0].max_version, 3);
+    assert_int_equal(proto_rbuf_left(&r), 0);
+
+    /* The requested version is used when it decodes. */
+    static const uint8_t v3[] = {0, 0, 0x01, 0, 0, 0, 0, 0x00};
+    proto_rbuf_init(&r, v3, sizeof(v3));
+    assert_int_equal(proto_api_versions_response_decode(3, &r, &out, &arena, &ver), 0);
+    assert_int_equal(ver, 3);
+
+    /* Neither: the first error is reported. */
+    proto_rbuf_init(&r, v0, 3);
+    assert_int_equal(proto_api_versions_response_decode(3, &r, &out, &arena, NULL),
+                     KC_ERR__BAD_MSG);
+    assert_non_null(strstr(r.errstr, "ApiVersionsResponse v3"));
+    proto_arena_destroy(&arena);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +198,7 @@ int main(void)
         cmocka_unit_test(test_request_header_v1_null_client_id),
         cmocka_unit_test(test_request_header_skips_unknown_tags),
         cmocka_unit_test(test_response_headers),
+        cmocka_unit_test(test_api_versions_fallback_to_v0),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
