@@ -152,7 +152,7 @@ int proto_batch_builder_begin(proto_batch_builder_t *b, proto_wbuf_t *out,
 
 static inline size_t bytes_field_size(int32_t len)
 {
-    return proto_varint_size(len) + (len > 0 ? (size_t)len : 0);
+    return proto_zz32_size(len) + (len > 0 ? (size_t)len : 0);
 }
 
 /* Size of the headers section (count prefix included), or SIZE_MAX when a
@@ -160,7 +160,7 @@ static inline size_t bytes_field_size(int32_t len)
 static size_t headers_size(const proto_record_header_t *headers, size_t header_count)
 {
     if (header_count > INT32_MAX) return SIZE_MAX;
-    size_t n = proto_varint_size((int32_t)header_count);
+    size_t n = proto_zz32_size((int32_t)header_count);
     for (size_t i = 0; i < header_count; i++) {
         const proto_record_header_t *hd = &headers[i];
         if (hd->key.len < 0 || hd->value.len < -1) return SIZE_MAX;
@@ -170,21 +170,21 @@ static size_t headers_size(const proto_record_header_t *headers, size_t header_c
 }
 
 /* Size of the record after its length prefix, or SIZE_MAX if invalid. */
-static size_t record_body_size(int64_t ts_delta, int32_t offset_delta, int32_t key_len,
-                               int32_t value_len, const proto_record_header_t *headers,
-                               size_t header_count)
+static inline size_t record_body_size(int64_t ts_delta, int32_t offset_delta, int32_t key_len,
+                                      int32_t value_len, const proto_record_header_t *headers,
+                                      size_t header_count)
 {
     if (key_len < -1 || value_len < -1) return SIZE_MAX;
     size_t hs = header_count ? headers_size(headers, header_count) : 1;
     if (hs == SIZE_MAX) return SIZE_MAX;
-    return 1 + proto_varlong_size(ts_delta) + proto_varint_size(offset_delta) +
+    return 1 + proto_zz64_size(ts_delta) + proto_zz32_size(offset_delta) +
            bytes_field_size(key_len) + bytes_field_size(value_len) + hs;
 }
 
-static size_t with_length_prefix(size_t body)
+static inline size_t with_length_prefix(size_t body)
 {
     if (body == SIZE_MAX || body > INT32_MAX) return SIZE_MAX;
-    return proto_varint_size((int32_t)body) + body;
+    return proto_zz32_size((int32_t)body) + body;
 }
 
 size_t proto_record_size(int64_t timestamp_delta, int32_t offset_delta, int32_t key_len,
@@ -202,23 +202,19 @@ size_t proto_record_size_upper_bound(int32_t key_len, int32_t value_len,
     return proto_record_size(INT64_MIN, INT32_MIN, key_len, value_len, headers, header_count);
 }
 
-/* The timestamp delta the builder would use for ts, or 0 with *ok = 0 when it
- * overflows. */
-static int64_t ts_delta_for(const proto_batch_builder_t *b, int64_t ts, int *ok)
+/* The timestamp delta the builder would use for ts; 0 when it overflows. */
+static inline int ts_delta_for(const proto_batch_builder_t *b, int64_t ts, int64_t *delta)
 {
     int64_t base = (b->ts_from_first && b->count == 0) ? ts : b->base_timestamp;
-    int64_t d;
-    *ok = !__builtin_sub_overflow(ts, base, &d);
-    return *ok ? d : 0;
+    return !__builtin_sub_overflow(ts, base, delta);
 }
 
 size_t proto_batch_builder_record_size(const proto_batch_builder_t *b, int64_t timestamp,
                                        int32_t key_len, int32_t value_len,
                                        const proto_record_header_t *headers, size_t header_count)
 {
-    int ok;
-    int64_t d = ts_delta_for(b, timestamp, &ok);
-    if (!ok) return SIZE_MAX;
+    int64_t d;
+    if (!ts_delta_for(b, timestamp, &d)) return SIZE_MAX;
     return proto_record_size(d, b->last_offset_delta + 1, key_len, value_len, headers,
                              header_count);
 }
@@ -233,15 +229,17 @@ static inline uint8_t *put_bytes_field(uint8_t *p, const void *data, int32_t len
     return p;
 }
 
-int proto_batch_builder_append_at(proto_batch_builder_t *b, int32_t offset_delta, int64_t timestamp,
-                                  const void *key, int32_t key_len, const void *value,
-                                  int32_t value_len, const proto_record_header_t *headers,
-                                  size_t header_count)
+/* The producer's per-record path: sizes computed once, the length prefix
+ * written first, every field stored straight into the buffer. */
+static inline int append_record(proto_batch_builder_t *b, int32_t offset_delta, int64_t timestamp,
+                                const void *key, int32_t key_len, const void *value,
+                                int32_t value_len, const proto_record_header_t *headers,
+                                size_t header_count)
 {
-    if (b->finished || offset_delta <= b->last_offset_delta) return KC_ERR__INVALID_ARG;
-    int ok;
-    int64_t ts_delta = ts_delta_for(b, timestamp, &ok);
-    if (!ok) return KC_ERR__INVALID_ARG;
+    int64_t ts_delta;
+    if (b->finished || offset_delta <= b->last_offset_delta ||
+        !ts_delta_for(b, timestamp, &ts_delta))
+        return KC_ERR__INVALID_ARG;
     size_t body =
         record_body_size(ts_delta, offset_delta, key_len, value_len, headers, header_count);
     if (body == SIZE_MAX) return KC_ERR__INVALID_ARG;
@@ -249,8 +247,14 @@ int proto_batch_builder_append_at(proto_batch_builder_t *b, int32_t offset_delta
     if (total == SIZE_MAX || proto_batch_builder_size(b) + total > BATCH_MAX_SIZE)
         return KC_ERR__TOO_LARGE;
 
-    uint8_t *p = proto_wbuf_reserve(b->out, total);
-    if (!p) return KC_ERR__NO_MEMORY;
+    proto_wbuf_t *w = b->out;
+    uint8_t *p;
+    if (w->cap - w->len >= total && !w->oom) {
+        p = w->data + w->len;
+    } else {
+        p = proto_wbuf_reserve(w, total);
+        if (!p) return KC_ERR__NO_MEMORY;
+    }
     p = proto_st_varint(p, (int32_t)body);
     *p++ = 0; /* attributes: unused */
     p = proto_st_varlong(p, ts_delta);
@@ -262,7 +266,7 @@ int proto_batch_builder_append_at(proto_batch_builder_t *b, int32_t offset_delta
         p = put_bytes_field(p, headers[i].key.ptr, headers[i].key.len);
         p = put_bytes_field(p, headers[i].value.ptr, headers[i].value.len);
     }
-    proto_wbuf_commit(b->out, total);
+    w->len += total;
 
     if (b->count == 0 && b->ts_from_first) b->base_timestamp = timestamp;
     if (timestamp > b->max_timestamp) b->max_timestamp = timestamp;
@@ -271,13 +275,22 @@ int proto_batch_builder_append_at(proto_batch_builder_t *b, int32_t offset_delta
     return 0;
 }
 
+int proto_batch_builder_append_at(proto_batch_builder_t *b, int32_t offset_delta, int64_t timestamp,
+                                  const void *key, int32_t key_len, const void *value,
+                                  int32_t value_len, const proto_record_header_t *headers,
+                                  size_t header_count)
+{
+    return append_record(b, offset_delta, timestamp, key, key_len, value, value_len, headers,
+                         header_count);
+}
+
 int proto_batch_builder_append(proto_batch_builder_t *b, int64_t timestamp, const void *key,
                                int32_t key_len, const void *value, int32_t value_len,
                                const proto_record_header_t *headers, size_t header_count)
 {
     if (b->last_offset_delta == INT32_MAX) return KC_ERR__TOO_LARGE;
-    return proto_batch_builder_append_at(b, b->last_offset_delta + 1, timestamp, key, key_len,
-                                         value, value_len, headers, header_count);
+    return append_record(b, b->last_offset_delta + 1, timestamp, key, key_len, value, value_len,
+                         headers, header_count);
 }
 
 /* Replaces the records section with its compressed form. */

@@ -69,14 +69,20 @@ static inline uint8_t *proto_st_varlong(uint8_t *p, int64_t v)
     return proto_st_uvarint(p, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
 
+/* Bytes of the base-128 form: one per started group of 7 significant bits. */
 static inline size_t proto_uvarint64_size(uint64_t v)
 {
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
+    return (size_t)(64 - __builtin_clzll(v | 1) + 6) / 7;
+}
+
+static inline size_t proto_zz32_size(int32_t v)
+{
+    return proto_uvarint64_size(((uint32_t)v << 1) ^ (uint32_t)(v >> 31));
+}
+
+static inline size_t proto_zz64_size(int64_t v)
+{
+    return proto_uvarint64_size(((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
 
 /* Zigzag int32 (at most 5 bytes, at most 32 bits). */
