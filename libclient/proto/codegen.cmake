@@ -20,3 +20,8 @@ add_custom_target(protocol_doc
           --doc-into ${PROJECT_SOURCE_DIR}/docs/protocol.md ${KC_PROTO_SCHEMAS}
   DEPENDS ${KC_PROTO_GENERATOR} ${KC_PROTO_SCHEMAS}
   VERBATIM)
+
+if(KC_BUILD_TESTS)
+  add_test(NAME proto.kcs_gen COMMAND ${Python3_EXECUTABLE}
+           ${CMAKE_CURRENT_SOURCE_DIR}/gen/test_kcs_gen.py)
+endif()

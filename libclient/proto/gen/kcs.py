@@ -73,7 +73,7 @@ class Field:
 
     @property
     def is_struct(self):
-        return self.base not in PRIMS
+        return self.base[:1].isupper()
 
 
 class Struct:
