@@ -77,6 +77,10 @@ static int want_roll(const broker_file_log_t *l, size_t len, int64_t offsets, in
     if (seg->size == 0) return 0;
     if (seg->size + (int64_t)len > l->conf.segment_bytes) return 1;
     if (l->conf.roll_ms > 0 && now_ms - seg->roll_ts > l->conf.roll_ms) return 1;
+    /* A full index closes its segment, as in Kafka. */
+    if ((int64_t)seg->ix.on >= l->conf.index_max_bytes / BROKER_OIDX_ENTRY ||
+        (int64_t)seg->ix.tn >= l->conf.index_max_bytes / BROKER_TIDX_ENTRY)
+        return 1;
     /* Index entries hold offsets relative to the base in 32 bits. */
     return broker_flog_end(l) + offsets - 1 - seg->base > INT32_MAX;
 }

@@ -29,6 +29,7 @@ typedef struct broker_log_conf {
     int64_t retention_ms;         /* log.retention.ms: 7 days; -1: forever */
     int64_t retention_bytes;      /* log.retention.bytes: -1, no size limit */
     int32_t index_interval_bytes; /* log.index.interval.bytes: 4096 */
+    int32_t index_max_bytes;      /* log.index.size.max.bytes: 10 MiB; a full index rolls */
 } broker_log_conf_t;
 
 /* Fills conf with Kafka's defaults. */

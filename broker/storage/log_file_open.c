@@ -22,6 +22,7 @@ void broker_log_conf_defaults(broker_log_conf_t *conf)
     conf->retention_ms = 7LL * 24 * 3600 * 1000;
     conf->retention_bytes = -1;
     conf->index_interval_bytes = 4096;
+    conf->index_max_bytes = 10485760;
 }
 
 int broker_log_dir_path(char *buf, size_t size, const char *log_dir, const char *topic,
@@ -39,13 +40,17 @@ int broker_log_dir_path(char *buf, size_t size, const char *log_dir, const char 
 
 static int check_conf(const broker_log_conf_t *c, char *errstr, size_t errstr_size)
 {
-    if (c->segment_bytes < PROTO_BATCH_HEADER_SIZE || c->segment_bytes > INT32_MAX)
+    /* Kafka's minimum; a segment smaller than a batch refuses every append. */
+    if (c->segment_bytes < 14 || c->segment_bytes > INT32_MAX)
         return broker_store_err(KC_ERR__CONF, errstr, errstr_size,
-                                "log.segment.bytes %" PRId64 " is outside [%d, %d]",
-                                c->segment_bytes, PROTO_BATCH_HEADER_SIZE, INT32_MAX);
+                                "log.segment.bytes %" PRId64 " is outside [14, %d]",
+                                c->segment_bytes, INT32_MAX);
     if (c->index_interval_bytes < 0)
         return broker_store_err(KC_ERR__CONF, errstr, errstr_size,
                                 "log.index.interval.bytes must be >= 0");
+    if (c->index_max_bytes < BROKER_TIDX_ENTRY)
+        return broker_store_err(KC_ERR__CONF, errstr, errstr_size,
+                                "log.index.size.max.bytes must be >= %d", BROKER_TIDX_ENTRY);
     return 0;
 }
 

@@ -6,6 +6,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
+#include <sys/resource.h>
+
 #include "test_broker_log_util.h"
 
 /* Appends batches of 1..4 records and varying sizes: many segment rolls. */
@@ -292,6 +295,64 @@ static void test_open_errors(void **state)
     assert_int_equal(broker_log_dir_path(buf, 8, "/data", "orders", 7), KC_ERR__INVALID_ARG);
 }
 
+static void test_full_index_rolls(void **state)
+{
+    tlog_t *t = tlog_new(1 << 20, 0); /* every batch indexed */
+    t->conf.index_max_bytes = 24;     /* two time entries, three offset entries */
+    tlog_close(t);
+    tlog_open(t, 0);
+    for (int i = 0; i < 9; i++)
+        tlog_append(t, 1, 1000 + i, 10, 0);
+    broker_log_offsets_t o;
+    broker_log_offsets(t->log, &o);
+    assert_int_equal(o.segments, 5);
+    tlog_check_all(t, 0);
+    tlog_free(t);
+}
+
+static void test_tiny_segment_refuses_batches(void **state)
+{
+    tlog_t *t = tlog_new(14, 0); /* Kafka's minimum: opens, holds no batch */
+    tlog_build(t, 1, 0, 1);
+    broker_log_append_info_t info;
+    assert_int_equal(broker_log_append(t->log, t->w.data, t->w.len, 0, &info, NULL, 0),
+                     KC_ERR_RECORD_LIST_TOO_LARGE);
+    tlog_free(t);
+}
+
+static void test_write_error(void **state)
+{
+    /* A file size limit makes the write fail half-way (EFBIG): the append
+     * fails with the errno text, and leaves no partial batch behind. */
+    tlog_t *t = tlog_new(1 << 20, 0);
+    tlog_append(t, 1, 0, 10, 0);
+    char path[512];
+    tlog_file_path(t, 0, ".log", path, sizeof(path));
+    int64_t size = tlog_file_size(path);
+    struct rlimit old, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = (rlim_t)size + 30;
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    tlog_build(t, 1, 0, 100);
+    char err[256] = "";
+    broker_log_append_info_t info;
+    int rc = broker_log_append(t->log, t->w.data, t->w.len, 0, &info, err, sizeof(err));
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, SIG_DFL);
+    assert_int_equal(rc, KC_ERR_KAFKA_STORAGE_ERROR);
+    assert_non_null(strstr(err, "File too large"));
+    assert_true(tlog_file_size(path) == size);
+    broker_log_offsets_t o;
+    broker_log_offsets(t->log, &o);
+    assert_true(o.end == 1 && o.bytes == size);
+    tlog_append(t, 1, 0, 100, 0);
+    assert_true(t->b[1].base == 1);
+    tlog_check_all(t, 0);
+    tlog_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,6 +366,9 @@ int main(void)
         cmocka_unit_test(test_roll_by_age),
         cmocka_unit_test(test_flush_reports_offset),
         cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_full_index_rolls),
+        cmocka_unit_test(test_tiny_segment_refuses_batches),
+        cmocka_unit_test(test_write_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
