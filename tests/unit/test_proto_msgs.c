@@ -21,10 +21,11 @@
 #include "proto_msg.h"
 #include "proto_msgs.h"
 
-#define ITERATIONS     6
+#define ITERATIONS     24
 #define MAX_FILL_DEPTH 6
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static unsigned long n_roundtrips, n_prefixes, n_versions;
 
 static uint32_t rnd(void)
 {
@@ -160,6 +161,7 @@ static void check_prefixes(const proto_msg_desc_t *d, int16_t ver, const uint8_t
         proto_rbuf_t r;
         proto_rbuf_init(&r, copy, n);
         int err = proto_msg_decode(d, ver, &r, scratch, &arena);
+        n_prefixes++;
         if (err == 0)
             fail_msg("%s v%d: the %zu-byte prefix of a %zu-byte encoding decoded", d->name, ver, n,
                      len);
@@ -175,6 +177,7 @@ static void roundtrip(const proto_msg_desc_t *d, int16_t ver, const void *msg, p
                       void *scratch)
 {
     char err[256];
+    n_roundtrips++;
     proto_wbuf_reset(w1);
     int rc = proto_msg_encode(d, ver, msg, w1, err, sizeof(err));
     if (rc) fail_msg("%s v%d: encode failed: %s", d->name, ver, err);
@@ -204,6 +207,7 @@ static void run_message(const proto_msg_desc_t *d)
     assert_non_null(scratch);
     proto_wbuf_t w = {0};
     for (int16_t ver = d->min_ver; ver <= d->max_ver; ver++) {
+        n_versions++;
         /* Defaults first: an initialised message encodes in every version. */
         proto_msg_init(d, msg);
         roundtrip(d, ver, msg, &w, scratch);
@@ -247,6 +251,8 @@ int main(void)
         tests[i] = (struct CMUnitTest){names[i], test_api, NULL, NULL, (void *)api};
     }
     int rc = _cmocka_run_group_tests("proto_msgs", tests, n, NULL, NULL);
+    print_message("%lu message versions, %lu round trips, %lu truncated decodes\n", n_versions,
+                  n_roundtrips, n_prefixes);
     free(tests);
     free(names);
     return rc;
