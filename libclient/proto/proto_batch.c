@@ -308,6 +308,7 @@ static int compress_records(proto_batch_builder_t *b, int codec, int level, prot
     if (scratch->oom) return fail(errstr, errstr_size, KC_ERR__NO_MEMORY, "batch: out of memory");
     b->out->len = records_at;
     proto_put_raw(b->out, scratch->data, scratch->len);
+    if (b->out->oom) return fail(errstr, errstr_size, KC_ERR__NO_MEMORY, "batch: out of memory");
     return 0;
 }
 

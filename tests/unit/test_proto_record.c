@@ -181,6 +181,17 @@ static void test_compressed_needs_scratch_and_bound(void **state)
     assert_int_equal(proto_batch_builder_append(&b, 1, "k", 1, "v", 1, NULL, 0), 0);
     assert_int_equal(proto_batch_builder_finish(&b, PROTO_CODEC_GZIP, -1, NULL, NULL, 0),
                      KC_ERR__INVALID_ARG);
+    /* A failed compression leaves the batch open and intact: finish it plain. */
+    char err[160];
+    assert_int_equal(
+        proto_batch_builder_finish(&b, PROTO_CODEC_GZIP, 99, &scratch, err, sizeof(err)),
+        KC_ERR__INVALID_ARG);
+    assert_int_equal(proto_batch_builder_finish(&b, PROTO_CODEC_NONE, -1, NULL, NULL, 0), 0);
+    proto_batch_view_t pv = {.data = w.data, .size = w.len, .magic = 2};
+    assert_int_equal(proto_batch_header_parse(w.data, w.len, &pv.h, NULL, 0), 0);
+    assert_int_equal(proto_record_iter_init(&ri, &pv, 1, NULL, 0), 0);
+    assert_int_equal(proto_record_iter_next(&ri, &r), 1);
+    assert_memory_equal(r.value.ptr, "v", 1);
     proto_wbuf_free(&w);
     proto_wbuf_free(&scratch);
 }
