@@ -11,8 +11,10 @@
  * assign; the high watermark on a single broker).
  *
  * Threads: calls on one log are serialized by the caller (the partition owns
- * its log). A range returned by read() stays valid, from any thread, until
- * broker_log_range_release(), even if retention deletes its segment meanwhile.
+ * its log), with two exceptions. A range returned by read() stays valid, from
+ * any thread, until broker_log_range_release(), even if retention deletes its
+ * segment meanwhile. A flush ticket (flush_begin) runs its slow part, the
+ * fsyncs, on any thread while appends and reads go on.
  *
  * Errors: every operation that can fail returns 0 or a kc_err_t and writes a
  * message to errstr (errstr may be NULL). Disk failures are
@@ -59,6 +61,18 @@ typedef struct broker_log_ts_hit {
 #define BROKER_LOG_TS_EARLIEST (-2)
 #define BROKER_LOG_TS_MAX      (-3) /* KIP-734: the batch with the largest timestamp */
 
+/* A flush in three steps, so the fsyncs run off the thread that appends:
+ *   begin (appending thread): notes what needs syncing, up to offset `end`;
+ *   broker_log_flush_run (any thread, once): the fsyncs;
+ *   end (appending thread): records the result and frees the ticket.
+ * Appends made after begin are not covered: the next flush takes them. One
+ * ticket per log at a time; the log must not be closed while one is out. */
+typedef struct broker_log_flush broker_log_flush_t;
+struct broker_log_flush {
+    int64_t end; /* every offset below is durable once run() succeeds */
+    int (*run)(broker_log_flush_t *ticket, char *errstr, size_t errstr_size);
+};
+
 typedef struct broker_log_offsets {
     int64_t start;   /* log start offset */
     int64_t end;     /* log end offset */
@@ -89,9 +103,20 @@ typedef struct broker_log_ops {
                 broker_log_range_t *out, char *errstr, size_t errstr_size);
 
     /* Makes every append so far durable (fdatasync of the files written
-     * since the last flush). *flushed_offset (may be NULL) gets the log end
-     * offset it covers. */
+     * since the last flush): begin, run and end in one call. *flushed_offset
+     * (may be NULL) gets the log end offset it covers. A failed fsync takes
+     * the log offline for appends (after a failed fsync the kernel may have
+     * dropped the dirty pages: retrying could report success falsely). */
     int (*flush)(broker_log_t *log, int64_t *flushed_offset, char *errstr, size_t errstr_size);
+
+    /* The same in steps (see broker_log_flush_t). begin returns 0 and a
+     * ticket; KC_ERR__STATE when a ticket is already out. end takes the
+     * ticket (always freed) and run()'s result, returns it, and on success
+     * sets *flushed_offset (may be NULL). */
+    int (*flush_begin)(broker_log_t *log, broker_log_flush_t **ticket, char *errstr,
+                       size_t errstr_size);
+    int (*flush_end)(broker_log_t *log, broker_log_flush_t *ticket, int run_result,
+                     int64_t *flushed_offset);
 
     /* DeleteRecords: moves the log start offset up to `offset` (end at most;
      * never down), durably, and drops segments wholly below it. Returns
@@ -142,6 +167,23 @@ static inline int broker_log_flush(broker_log_t *log, int64_t *flushed_offset, c
                                    size_t errstr_size)
 {
     return log->ops->flush(log, flushed_offset, errstr, errstr_size);
+}
+
+static inline int broker_log_flush_begin(broker_log_t *log, broker_log_flush_t **ticket,
+                                         char *errstr, size_t errstr_size)
+{
+    return log->ops->flush_begin(log, ticket, errstr, errstr_size);
+}
+
+static inline int broker_log_flush_run(broker_log_flush_t *ticket, char *errstr, size_t errstr_size)
+{
+    return ticket->run(ticket, errstr, errstr_size);
+}
+
+static inline int broker_log_flush_end(broker_log_t *log, broker_log_flush_t *ticket,
+                                       int run_result, int64_t *flushed_offset)
+{
+    return log->ops->flush_end(log, ticket, run_result, flushed_offset);
 }
 
 static inline int broker_log_advance_start(broker_log_t *log, int64_t offset, char *errstr,

@@ -91,7 +91,7 @@ static int flog_append(broker_log_t *log, void *data, size_t len, int64_t now_ms
     broker_file_log_t *l = (broker_file_log_t *)log;
     if (l->broken)
         return broker_store_err(KC_ERR_KAFKA_STORAGE_ERROR, errstr, errstr_size,
-                                "%s: log is offline after a failed write", l->dir);
+                                "%s: log is offline after a failed write or sync", l->dir);
     int64_t offsets;
     int rc = check_batches(data, len, &offsets, errstr, errstr_size);
     if (rc) return rc;
@@ -189,22 +189,94 @@ static int flog_read(broker_log_t *log, int64_t offset, int64_t max_offset, size
     return 0;
 }
 
-static int flog_flush(broker_log_t *log, int64_t *flushed_offset, char *errstr, size_t errstr_size)
+typedef struct flog_ticket {
+    broker_log_flush_t pub;
+    int dir_fd; /* the directory, opened for this ticket; -1 when not needed */
+    int n;
+    struct {
+        broker_segment_t *seg; /* referenced */
+        unsigned log_file : 1, indexes : 1;
+    } e[];
+} flog_ticket_t;
+
+static int ticket_run(broker_log_flush_t *pub, char *errstr, size_t errstr_size)
 {
-    broker_file_log_t *l = (broker_file_log_t *)log;
-    int64_t end = broker_flog_end(l);
-    for (int i = 0; i < l->nsegs; i++) {
-        int rc = broker_segment_sync(l->segs[i], errstr, errstr_size);
+    flog_ticket_t *t = (flog_ticket_t *)pub;
+    for (int i = 0; i < t->n; i++) {
+        int rc = broker_segment_sync_files(t->e[i].seg, t->e[i].log_file, t->e[i].indexes, errstr,
+                                           errstr_size);
         if (rc) return rc;
     }
+    if (t->dir_fd >= 0 && fsync(t->dir_fd) != 0)
+        return broker_store_io_err(errstr, errstr_size, "fsync of the partition directory");
+    return 0;
+}
+
+static int flog_flush_begin(broker_log_t *log, broker_log_flush_t **out, char *errstr,
+                            size_t errstr_size)
+{
+    broker_file_log_t *l = (broker_file_log_t *)log;
+    *out = NULL;
+    if (l->flush_out)
+        return broker_store_err(KC_ERR__STATE, errstr, errstr_size,
+                                "%s: a flush is already under way", l->dir);
+    int n = 0;
+    for (int i = 0; i < l->nsegs; i++)
+        n += l->segs[i]->dirty || l->segs[i]->index_dirty;
+    flog_ticket_t *t = malloc(sizeof(*t) + (size_t)n * sizeof(t->e[0]));
+    if (!t) return broker_store_err(KC_ERR__NO_MEMORY, errstr, errstr_size, "no memory");
+    t->dir_fd = -1;
     if (l->dir_dirty) {
-        if (broker_fsync_dir(l->dir) != 0)
-            return broker_store_io_err(errstr, errstr_size, "fsync %s", l->dir);
+        t->dir_fd = open(l->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (t->dir_fd < 0) {
+            free(t);
+            return broker_store_io_err(errstr, errstr_size, "open %s", l->dir);
+        }
         l->dir_dirty = 0;
     }
-    l->flushed = end;
-    if (flushed_offset) *flushed_offset = end;
+    t->n = 0;
+    for (int i = 0; i < l->nsegs; i++) {
+        broker_segment_t *seg = l->segs[i];
+        if (!seg->dirty && !seg->index_dirty) continue;
+        broker_segment_ref(seg);
+        t->e[t->n].seg = seg;
+        t->e[t->n].log_file = seg->dirty;
+        t->e[t->n].indexes = seg->index_dirty;
+        t->n++;
+        seg->dirty = seg->index_dirty = 0;
+    }
+    t->pub.end = broker_flog_end(l);
+    t->pub.run = ticket_run;
+    l->flush_out = 1;
+    *out = &t->pub;
     return 0;
+}
+
+static int flog_flush_end(broker_log_t *log, broker_log_flush_t *pub, int run_result,
+                          int64_t *flushed_offset)
+{
+    broker_file_log_t *l = (broker_file_log_t *)log;
+    flog_ticket_t *t = (flog_ticket_t *)pub;
+    if (run_result == 0) {
+        if (t->pub.end > l->flushed) l->flushed = t->pub.end;
+        if (flushed_offset) *flushed_offset = l->flushed;
+    } else {
+        l->broken = 1;
+    }
+    for (int i = 0; i < t->n; i++)
+        broker_segment_unref(t->e[i].seg);
+    if (t->dir_fd >= 0) close(t->dir_fd);
+    free(t);
+    l->flush_out = 0;
+    return run_result;
+}
+
+static int flog_flush(broker_log_t *log, int64_t *flushed_offset, char *errstr, size_t errstr_size)
+{
+    broker_log_flush_t *t;
+    int rc = flog_flush_begin(log, &t, errstr, errstr_size);
+    if (rc) return rc;
+    return flog_flush_end(log, t, ticket_run(t, errstr, errstr_size), flushed_offset);
 }
 
 static void flog_offsets(broker_log_t *log, broker_log_offsets_t *out)
@@ -247,7 +319,7 @@ static int flog_close(broker_log_t *log, char *errstr, size_t errstr_size)
     int rc = 0;
     if (l->broken)
         rc = broker_store_err(KC_ERR_KAFKA_STORAGE_ERROR, errstr, errstr_size,
-                              "%s: log is offline after a failed write", l->dir);
+                              "%s: log is offline after a failed write or sync", l->dir);
     if (!rc) rc = broker_segment_seal(broker_flog_active(l), errstr, errstr_size);
     if (!rc) rc = flog_flush(log, NULL, errstr, errstr_size);
     if (!rc) rc = write_clean_marker(l, errstr, errstr_size);
@@ -259,6 +331,8 @@ const broker_log_ops_t broker_file_log_ops = {
     .append = flog_append,
     .read = flog_read,
     .flush = flog_flush,
+    .flush_begin = flog_flush_begin,
+    .flush_end = flog_flush_end,
     .advance_start = broker_flog_advance_start,
     .retain = broker_flog_retain,
     .offset_for_time = broker_flog_offset_for_time,

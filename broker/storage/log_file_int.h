@@ -19,6 +19,7 @@ typedef struct broker_file_log {
     int64_t bytes;          /* sum of segment sizes */
     unsigned broken : 1;    /* a write failed half-way: appends wait for a reopen */
     unsigned dir_dirty : 1; /* files created or removed since the last directory fsync */
+    unsigned flush_out : 1; /* a flush ticket is out */
 } broker_file_log_t;
 
 static inline broker_segment_t *broker_flog_active(const broker_file_log_t *l)

@@ -356,18 +356,13 @@ int broker_segment_seal(broker_segment_t *seg, char *errstr, size_t errstr_size)
                                  (uint32_t)(seg->max_ts_offset - seg->base), errstr, errstr_size);
 }
 
-int broker_segment_sync(broker_segment_t *seg, char *errstr, size_t errstr_size)
+int broker_segment_sync_files(const broker_segment_t *seg, int log_file, int indexes, char *errstr,
+                              size_t errstr_size)
 {
-    if (seg->dirty) {
-        if (fdatasync(seg->log_fd) != 0)
-            return broker_store_io_err(errstr, errstr_size, "fdatasync %s.log", seg->path);
-        seg->dirty = 0;
-    }
-    if (seg->index_dirty) {
-        if (fsync(seg->ofd) != 0 || fsync(seg->tfd) != 0)
-            return broker_store_io_err(errstr, errstr_size, "fsync %s indexes", seg->path);
-        seg->index_dirty = 0;
-    }
+    if (log_file && fdatasync(seg->log_fd) != 0)
+        return broker_store_io_err(errstr, errstr_size, "fdatasync %s.log", seg->path);
+    if (indexes && (fsync(seg->ofd) != 0 || fsync(seg->tfd) != 0))
+        return broker_store_io_err(errstr, errstr_size, "fsync %s indexes", seg->path);
     return 0;
 }
 

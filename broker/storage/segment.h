@@ -93,8 +93,11 @@ int broker_segment_find_time(broker_segment_t *seg, int64_t ts, int64_t min_offs
  * its indexes are synced at the next sync. */
 int broker_segment_seal(broker_segment_t *seg, char *errstr, size_t errstr_size);
 
-/* fdatasync of what was written since the last sync. */
-int broker_segment_sync(broker_segment_t *seg, char *errstr, size_t errstr_size);
+/* fdatasync of the .log (log_file) and fsync of both indexes (indexes).
+ * Touches only the descriptors and the path, which never change: safe from
+ * any thread that holds a reference. The caller keeps the dirty flags. */
+int broker_segment_sync_files(const broker_segment_t *seg, int log_file, int indexes, char *errstr,
+                              size_t errstr_size);
 
 /* Largest timestamp for retention: max_ts, or the .log file's mtime when no
  * batch has a timestamp. */

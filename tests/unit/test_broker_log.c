@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -353,6 +354,64 @@ static void test_write_error(void **state)
     tlog_free(t);
 }
 
+struct flusher {
+    broker_log_flush_t *ticket;
+    int rc;
+};
+
+static void *flush_thread(void *arg)
+{
+    struct flusher *f = arg;
+    char err[256];
+    f->rc = broker_log_flush_run(f->ticket, err, sizeof(err));
+    return NULL;
+}
+
+static void test_flush_in_steps(void **state)
+{
+    /* The fsyncs run on another thread while the log takes appends; the
+     * flushed offset moves only to what the ticket covered. */
+    tlog_t *t = tlog_new(1000, 0);
+    fill(t, 10);
+    char err[256];
+    broker_log_flush_t *ticket, *second;
+    assert_int_equal(broker_log_flush_begin(t->log, &ticket, err, sizeof(err)), 0);
+    broker_log_offsets_t o;
+    broker_log_offsets(t->log, &o);
+    assert_true(ticket->end == o.end);
+    assert_int_equal(broker_log_flush_begin(t->log, &second, err, sizeof(err)), KC_ERR__STATE);
+    struct flusher f = {ticket, -1};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, flush_thread, &f), 0);
+    fill(t, 20); /* rolls segments meanwhile */
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(f.rc, 0);
+    int64_t flushed = -1;
+    assert_int_equal(broker_log_flush_end(t->log, ticket, f.rc, &flushed), 0);
+    assert_true(flushed == o.end);
+    broker_log_offsets_t o2;
+    broker_log_offsets(t->log, &o2);
+    assert_true(o2.flushed == o.end && o2.end > o.end);
+    /* The next flush takes the rest. */
+    assert_int_equal(broker_log_flush(t->log, &flushed, err, sizeof(err)), 0);
+    assert_true(flushed == o2.end);
+    /* A failed sync takes the log offline for appends. */
+    assert_int_equal(broker_log_flush_begin(t->log, &ticket, err, sizeof(err)), 0);
+    assert_int_equal(broker_log_flush_end(t->log, ticket, KC_ERR_KAFKA_STORAGE_ERROR, NULL),
+                     KC_ERR_KAFKA_STORAGE_ERROR);
+    tlog_build(t, 1, 0, 10);
+    assert_int_equal(broker_log_append(t->log, t->w.data, t->w.len, 0, NULL, err, sizeof(err)),
+                     KC_ERR_KAFKA_STORAGE_ERROR);
+    assert_non_null(strstr(err, "offline"));
+    tlog_check_all(t, 0); /* reads go on */
+    assert_int_equal(broker_log_close(t->log, err, sizeof(err)), KC_ERR_KAFKA_STORAGE_ERROR);
+    t->log = NULL;
+    tlog_open(t, 0); /* a reopen recovers */
+    tlog_append(t, 1, 0, 10, 0);
+    tlog_check_all(t, 0);
+    tlog_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -369,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_full_index_rolls),
         cmocka_unit_test(test_tiny_segment_refuses_batches),
         cmocka_unit_test(test_write_error),
+        cmocka_unit_test(test_flush_in_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
