@@ -42,6 +42,7 @@ void *util_hmap_del(util_hmap_t *m, const void *key, size_t klen);
 /* C-string conveniences. */
 static inline void *util_hmap_gets(const util_hmap_t *m, const char *key);
 static inline int util_hmap_puts(util_hmap_t *m, const char *key, void *value);
+static inline void *util_hmap_dels(util_hmap_t *m, const char *key);
 
 /* Iteration in slot order: for (size_t i = 0; util_hmap_next(m, &i, &k, &kl, &v);) ...
  * Do not put or delete while iterating (collect keys first). */
@@ -56,6 +57,10 @@ static inline void *util_hmap_gets(const util_hmap_t *m, const char *key)
 static inline int util_hmap_puts(util_hmap_t *m, const char *key, void *value)
 {
     return util_hmap_put(m, key, strlen(key), value, NULL);
+}
+static inline void *util_hmap_dels(util_hmap_t *m, const char *key)
+{
+    return util_hmap_del(m, key, strlen(key));
 }
 
 #endif
