@@ -276,6 +276,27 @@ static void test_special_timestamps(void **state)
     tlog_free(t);
 }
 
+static void test_bad_start_checkpoint_refuses_open(void **state)
+{
+    /* Ignoring it could bring deleted records back: the open fails loudly. */
+    tlog_t *t = tlog_new(1000, 0);
+    tlog_append(t, 3, 0, 10, 0);
+    char err[512] = "";
+    assert_int_equal(broker_log_advance_start(t->log, 2, err, sizeof(err)), 0);
+    tlog_close(t);
+    char p[512];
+    snprintf(p, sizeof(p), "%s/log-start-offset", t->dir);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("garbage", f);
+    fclose(f);
+    assert_int_equal(broker_file_log_open(t->dir, &t->conf, 0, &t->log, err, sizeof(err)),
+                     KC_ERR_KAFKA_STORAGE_ERROR);
+    assert_null(t->log);
+    assert_non_null(strstr(err, "log-start-offset"));
+    tlog_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +306,7 @@ int main(void)
         cmocka_unit_test(test_delete_records),
         cmocka_unit_test(test_offsets_for_time),
         cmocka_unit_test(test_special_timestamps),
+        cmocka_unit_test(test_bad_start_checkpoint_refuses_open),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
