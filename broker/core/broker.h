@@ -164,6 +164,10 @@ void broker_flush_cancel(broker_t *b, void *arg);
 /* Flushes every dirty partition now and releases the waiters. */
 void broker_flush_run(broker_t *b);
 
+/* Tells parked Fetch requests that p has new data (handlers/fetch.c). Every
+ * append path calls it after a successful append. */
+void broker_notify_append(broker_t *b, broker_partition_t *p);
+
 /* ---- Requests ------------------------------------------------------------------ */
 
 /* One request being served. The handler owns it from dispatch until it calls
