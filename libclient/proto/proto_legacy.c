@@ -140,7 +140,7 @@ static int init_wrapper(proto_record_iter_t *it, const proto_legacy_msg_t *m, pr
         return proto_record_iter_fail(it, err, "wrapper at offset %lld: %s: %s", off,
                                       proto_codec_name(codec), msg);
     it->p = scratch->data;
-    it->end = scratch->data + scratch->len;
+    it->end = scratch->len ? scratch->data + scratch->len : it->p; /* data may be NULL */
     int64_t last = 0;
     if (!scan_inner(it, &last)) return 0;
     it->legacy.inner = 1;
@@ -239,7 +239,9 @@ static int convert_entry(const proto_batch_view_t *v, proto_wbuf_t *out, int che
     proto_batch_builder_t b;
     size_t start = out->len;
     int err = 0, first = 1;
+    int64_t last_ts = -1;
     while (!err && proto_record_iter_next(&it, &r)) {
+        last_ts = r.timestamp;
         if (first) {
             if (r.ts_type == PROTO_TS_LOG_APPEND_TIME)
                 params.attributes = PROTO_BATCH_ATTR_LOG_APPEND_TIME;
@@ -261,6 +263,11 @@ static int convert_entry(const proto_batch_view_t *v, proto_wbuf_t *out, int che
                  (long long)r.offset);
     }
     if (!err && it.err) err = fail(errstr, errstr_size, it.err, "%s", it.errstr);
+    /* The builder's maxTimestamp starts at -1, as Java's does; a LogAppendTime
+     * batch must carry the wrapper's time whatever it is, since every record
+     * reads back as maxTimestamp. */
+    if (!err && !first && (params.attributes & PROTO_BATCH_ATTR_LOG_APPEND_TIME))
+        b.max_timestamp = last_ts;
     if (!err && !first)
         err = proto_batch_builder_finish(&b, PROTO_CODEC_NONE, -1, NULL, errstr, errstr_size);
     if (err && !out->oom) out->len = start;

@@ -76,7 +76,7 @@ end:
 void proto_batch_iter_init(proto_batch_iter_t *it, const void *data, size_t len)
 {
     it->p = data;
-    it->end = it->p + len;
+    it->end = len ? it->p + len : it->p; /* NULL + 0 is undefined */
     it->err = 0;
     it->errstr[0] = '\0';
     it->partial = 0;
@@ -209,7 +209,7 @@ static int records_init_v2(proto_record_iter_t *it, const proto_batch_view_t *v,
         records_len = scratch->len;
     }
     it->p = records;
-    it->end = records + records_len;
+    it->end = records_len ? records + records_len : records; /* scratch may be NULL */
     if ((size_t)h->record_count > records_len / PROTO_RECORD_MIN_SIZE)
         return proto_record_iter_fail(it, KC_ERR__BAD_MSG,
                                       "batch at offset %lld: recordCount %d cannot fit in %zu "

@@ -442,6 +442,39 @@ static void test_convert_to_batches(void **state)
     proto_wbuf_free(&scratch);
 }
 
+/* A LogAppendTime message keeps its time through conversion even when it is
+ * below -1 (the builder's maxTimestamp starts at -1). Found by fuzz_batch. */
+static void test_convert_negative_log_append_time(void **state)
+{
+    proto_wbuf_t in = {0}, out = {0};
+    put_msg(&in, 5, 1, PROTO_LEGACY_ATTR_LOG_APPEND_TIME, -5, "k", 1, "v", 1);
+    proto_record_t r[2];
+    char msg[PROTO_RECORD_ERRSTR_SIZE];
+    assert_int_equal(collect(in.data, in.len, 1, r, 2, msg), 1);
+    assert_int_equal(r[0].timestamp, -5);
+    assert_int_equal(r[0].ts_type, PROTO_TS_LOG_APPEND_TIME);
+    assert_int_equal(proto_legacy_to_batches(in.data, in.len, &out, 1, NULL, 0, msg, sizeof(msg)),
+                     0);
+    assert_int_equal(collect(out.data, out.len, 1, r, 2, msg), 1);
+    assert_int_equal(r[0].offset, 5);
+    assert_int_equal(r[0].timestamp, -5);
+    assert_int_equal(r[0].ts_type, PROTO_TS_LOG_APPEND_TIME);
+    proto_wbuf_free(&in);
+    proto_wbuf_free(&out);
+}
+
+/* Nothing to read, even from a buffer that was never allocated. */
+static void test_empty_input(void **state)
+{
+    proto_wbuf_t empty = {0}, out = {0};
+    proto_record_t r[1];
+    char msg[PROTO_RECORD_ERRSTR_SIZE];
+    assert_int_equal(collect(empty.data, empty.len, 1, r, 1, msg), 0);
+    assert_int_equal(
+        proto_legacy_to_batches(empty.data, empty.len, &out, 1, NULL, 0, msg, sizeof(msg)), 0);
+    assert_int_equal(out.len, 0);
+}
+
 /* Every cut of a kafka-python stream ends cleanly: whole entries decode,
  * the cut one is partial. */
 static void test_fixture_truncations(void **state)
@@ -484,6 +517,8 @@ int main(void)
         cmocka_unit_test(test_kafka_python_fixtures),
         cmocka_unit_test(test_convert_to_batches),
         cmocka_unit_test(test_fixture_truncations),
+        cmocka_unit_test(test_convert_negative_log_append_time),
+        cmocka_unit_test(test_empty_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
