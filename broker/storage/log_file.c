@@ -95,7 +95,7 @@ static int flog_append(broker_log_t *log, void *data, size_t len, int64_t now_ms
     int64_t offsets;
     int rc = check_batches(data, len, &offsets, errstr, errstr_size);
     if (rc) return rc;
-    if ((int64_t)len > l->conf.segment_bytes)
+    if ((int64_t)len > l->conf.segment_bytes || offsets - 1 > INT32_MAX)
         return broker_store_err(KC_ERR_RECORD_LIST_TOO_LARGE, errstr, errstr_size,
                                 "%zu bytes of batches exceed log.segment.bytes %" PRId64, len,
                                 l->conf.segment_bytes);

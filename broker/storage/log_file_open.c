@@ -170,18 +170,17 @@ static int push_segment(broker_file_log_t *l, broker_segment_t *seg)
 }
 
 /* Removes segments bases[from..n) from disk: they follow a hole. */
-static void drop_after(broker_file_log_t *l, const int64_t *bases, int from, int n)
+static int drop_after(broker_file_log_t *l, const int64_t *bases, int from, int n, char *errstr,
+                      size_t errstr_size)
 {
     for (int j = from; j < n; j++) {
-        broker_segment_t tmp = {.path = NULL};
-        char path[4096];
-        snprintf(path, sizeof(path), "%s/%020" PRId64, l->dir, bases[j]);
-        tmp.path = path;
         log_warn("%s: dropping segment %" PRId64 " after a cut in the one before", l->dir,
                  bases[j]);
-        broker_segment_unlink(&tmp, NULL, 0);
+        int rc = broker_segment_unlink_at(l->dir, bases[j], errstr, errstr_size);
+        if (rc) return rc;
     }
     l->dir_dirty = 1;
+    return 0;
 }
 
 static int open_segments(broker_file_log_t *l, const int64_t *bases, int n, int clean,
@@ -223,10 +222,7 @@ static int open_segments(broker_file_log_t *l, const int64_t *bases, int n, int 
             prev->next_offset = seg->base;
         }
         l->bytes += seg->size;
-        if (cut && !active) {
-            drop_after(l, bases, i + 1, n);
-            break;
-        }
+        if (cut && !active) return drop_after(l, bases, i + 1, n, errstr, errstr_size);
     }
     return 0;
 }

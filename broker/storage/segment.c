@@ -374,16 +374,28 @@ int64_t broker_segment_largest_ts(const broker_segment_t *seg)
     return (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
 }
 
-int broker_segment_unlink(broker_segment_t *seg, char *errstr, size_t errstr_size)
+static int unlink_files(const char *path_base, char *errstr, size_t errstr_size)
 {
     static const char *const ext[] = {BROKER_SEG_LOG, BROKER_SEG_INDEX, BROKER_SEG_TIMEINDEX};
     for (size_t i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
         char path[4096];
-        snprintf(path, sizeof(path), "%s%s", seg->path, ext[i]);
+        snprintf(path, sizeof(path), "%s%s", path_base, ext[i]);
         if (unlink(path) != 0 && errno != ENOENT)
             return broker_store_io_err(errstr, errstr_size, "unlink %s", path);
     }
     return 0;
+}
+
+int broker_segment_unlink(broker_segment_t *seg, char *errstr, size_t errstr_size)
+{
+    return unlink_files(seg->path, errstr, errstr_size);
+}
+
+int broker_segment_unlink_at(const char *dir, int64_t base, char *errstr, size_t errstr_size)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%020" PRId64, dir, base);
+    return unlink_files(path, errstr, errstr_size);
 }
 
 void broker_segment_ref(broker_segment_t *seg)

@@ -105,6 +105,8 @@ int64_t broker_segment_largest_ts(const broker_segment_t *seg);
 
 /* Removes the files; descriptors stay open until the last unref. */
 int broker_segment_unlink(broker_segment_t *seg, char *errstr, size_t errstr_size);
+/* The same for a segment that is not open. */
+int broker_segment_unlink_at(const char *dir, int64_t base, char *errstr, size_t errstr_size);
 
 void broker_segment_ref(broker_segment_t *seg);
 void broker_segment_unref(broker_segment_t *seg);
