@@ -7,6 +7,7 @@ magic 2 batches with each codec and a control batch.
     /usr/bin/python3 tests/fuzz/make_corpus.py
 
 Re-runnable and deterministic; CI does not run it (the seeds are committed).
+Files named regress-* (inputs that once found a bug) are left alone.
 Seed formats are those of the targets:
     request/   a request frame without its size prefix
     response/  api key (int16) + api version (int16) + the response frame
@@ -176,7 +177,8 @@ def write_dir(name, seeds):
     d = os.path.join(HERE, "corpus", name)
     os.makedirs(d, exist_ok=True)
     for old in os.listdir(d):
-        os.remove(os.path.join(d, old))
+        if not old.startswith("regress-"):  # inputs fuzzing found stay
+            os.remove(os.path.join(d, old))
     for fname, data in sorted(seeds.items()):
         with open(os.path.join(d, fname), "wb") as f:
             f.write(data)
