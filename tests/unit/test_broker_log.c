@@ -430,5 +430,5 @@ int main(void)
         cmocka_unit_test(test_write_error),
         cmocka_unit_test(test_flush_in_steps),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, tlog_teardown);
 }

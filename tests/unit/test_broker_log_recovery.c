@@ -373,5 +373,5 @@ int main(void)
         cmocka_unit_test(test_unclean_open_rebuilds_active_index),
         cmocka_unit_test(test_stray_files_are_removed),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, tlog_teardown);
 }

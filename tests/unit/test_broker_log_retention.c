@@ -308,5 +308,5 @@ int main(void)
         cmocka_unit_test(test_special_timestamps),
         cmocka_unit_test(test_bad_start_checkpoint_refuses_open),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, tlog_teardown);
 }

@@ -46,6 +46,36 @@ static inline void tlog_rmtree(const char *dir)
     nftw(dir, tlog_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Directories of logs not yet freed: a failed assertion jumps past
+ * tlog_free(), so the group teardown removes what is left. */
+static char tlog_roots[64][256];
+
+static inline void tlog_track(const char *root, int add)
+{
+    for (size_t i = 0; i < 64; i++) {
+        if (add && !tlog_roots[i][0]) {
+            snprintf(tlog_roots[i], sizeof(tlog_roots[i]), "%s", root);
+            return;
+        }
+        if (!add && !strcmp(tlog_roots[i], root)) {
+            tlog_roots[i][0] = '\0';
+            return;
+        }
+    }
+}
+
+/* cmocka group teardown: pass to cmocka_run_group_tests. */
+static inline int tlog_teardown(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < 64; i++)
+        if (tlog_roots[i][0]) {
+            tlog_rmtree(tlog_roots[i]);
+            tlog_roots[i][0] = '\0';
+        }
+    return 0;
+}
+
 static inline void tlog_open(tlog_t *t, int64_t now_ms)
 {
     char err[512] = "";
@@ -65,6 +95,7 @@ static inline tlog_t *tlog_new(int64_t segment_bytes, int32_t index_interval)
     if (!base) base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     snprintf(t->root, sizeof(t->root), "%s/kc-logtest-XXXXXX", base);
     assert_non_null(mkdtemp(t->root));
+    tlog_track(t->root, 1);
     assert_int_equal(broker_log_dir_path(t->dir, sizeof(t->dir), t->root, "topic", 0), 0);
     broker_log_conf_defaults(&t->conf);
     t->conf.segment_bytes = segment_bytes;
@@ -100,6 +131,7 @@ static inline void tlog_free(tlog_t *t)
     free(t->b);
     proto_wbuf_free(&t->w);
     tlog_rmtree(t->root);
+    tlog_track(t->root, 0);
     free(t);
 }
 
