@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 typedef struct broker_log broker_log_t;
+struct broker_log_conf; /* the file-backed log's settings (log_file.h) */
 
 /* Where the batches of a read are. Exactly one of fd / mem is in use. */
 typedef struct broker_log_range {
@@ -138,6 +139,13 @@ typedef struct broker_log_ops {
 
     void (*offsets)(broker_log_t *log, broker_log_offsets_t *out);
 
+    /* Replaces the log's settings (a topic's config was altered). They take
+     * effect from the next append (rolls) and retention check; existing
+     * segments stay as they are. Returns KC_ERR__CONF (settings unchanged)
+     * for a bad conf. NULL in logs that have no such settings. */
+    int (*reconfigure)(broker_log_t *log, const struct broker_log_conf *conf, char *errstr,
+                       size_t errstr_size);
+
     /* Flushes, records a clean shutdown and frees the log, even on error
      * (the error says the shutdown was not clean). Ranges still held stay
      * valid until released. */
@@ -208,6 +216,12 @@ static inline int broker_log_offset_for_time(broker_log_t *log, int64_t ts,
 static inline void broker_log_offsets(broker_log_t *log, broker_log_offsets_t *out)
 {
     log->ops->offsets(log, out);
+}
+
+static inline int broker_log_reconfigure(broker_log_t *log, const struct broker_log_conf *conf,
+                                         char *errstr, size_t errstr_size)
+{
+    return log->ops->reconfigure ? log->ops->reconfigure(log, conf, errstr, errstr_size) : 0;
 }
 
 static inline int broker_log_close(broker_log_t *log, char *errstr, size_t errstr_size)

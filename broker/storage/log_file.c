@@ -337,5 +337,6 @@ const broker_log_ops_t broker_file_log_ops = {
     .retain = broker_flog_retain,
     .offset_for_time = broker_flog_offset_for_time,
     .offsets = flog_offsets,
+    .reconfigure = broker_flog_reconfigure,
     .close = flog_close,
 };

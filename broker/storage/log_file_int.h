@@ -63,6 +63,8 @@ void broker_flog_free(broker_file_log_t *l);
 int broker_flog_retain(broker_log_t *log, int64_t now_ms, int *deleted, char *errstr,
                        size_t errstr_size);
 int broker_flog_advance_start(broker_log_t *log, int64_t offset, char *errstr, size_t errstr_size);
+int broker_flog_reconfigure(broker_log_t *log, const broker_log_conf_t *conf, char *errstr,
+                            size_t errstr_size);
 int broker_flog_offset_for_time(broker_log_t *log, int64_t ts, broker_log_ts_hit_t *hit,
                                 char *errstr, size_t errstr_size);
 

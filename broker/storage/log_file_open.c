@@ -54,6 +54,14 @@ static int check_conf(const broker_log_conf_t *c, char *errstr, size_t errstr_si
     return 0;
 }
 
+int broker_flog_reconfigure(broker_log_t *log, const broker_log_conf_t *conf, char *errstr,
+                            size_t errstr_size)
+{
+    int rc = check_conf(conf, errstr, errstr_size);
+    if (!rc) ((broker_file_log_t *)log)->conf = *conf;
+    return rc;
+}
+
 /* "<20 digits>.log" -> base offset, else -1. */
 static int64_t segment_name(const char *name)
 {
