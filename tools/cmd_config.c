@@ -6,16 +6,18 @@
 
 #include "broker_conf.h"
 #include "conf_client.h"
+#include "core/topic_conf.h"
 #include "tools.h"
 
 static const char config_usage[] =
-    "usage: kc config --markdown client|broker      print the configuration reference\n"
+    "usage: kc config --markdown client|broker|topic  print the configuration reference\n"
     "       kc config --check client|broker FILE    check a .properties file\n";
 
 static const util_conf_table_t *table_named(const char *side)
 {
     if (!strcmp(side, "client")) return &client_conf_table;
     if (!strcmp(side, "broker")) return &broker_conf_table;
+    if (!strcmp(side, "topic")) return &broker_topic_conf_table;
     return NULL;
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "broker_conf.h"
+#include "core/topic_conf.h"
 
 #define SRC_DIR KC_TEST_FIXTURES "/../.."
 
@@ -344,6 +345,23 @@ static void test_docs_match_table(void **state)
     free(want);
 }
 
+static void test_topic_docs_match_table(void **state)
+{
+    char err[256];
+    assert_int_equal(util_conf_table_check(&broker_topic_conf_table, err, sizeof(err)), 0);
+    char *want = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&want, &len);
+    assert_int_equal(util_conf_write_markdown(f, &broker_topic_conf_table), 0);
+    fclose(f);
+    char *have = read_all(SRC_DIR "/docs/topic-configuration.md");
+    if (!have || strcmp(have, want))
+        fail_msg("docs/topic-configuration.md is not what the table generates; regenerate it "
+                 "with `build/bin/kc config --markdown topic > docs/topic-configuration.md`");
+    free(have);
+    free(want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -358,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_file_then_overrides),
         cmocka_unit_test(test_errors_name_property_and_place),
         cmocka_unit_test(test_sample_config_parses),
+        cmocka_unit_test(test_topic_docs_match_table),
         cmocka_unit_test(test_docs_match_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
