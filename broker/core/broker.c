@@ -29,112 +29,6 @@ broker_node_t *broker_node_find(broker_t *b, int32_t node_id)
     return NULL;
 }
 
-/* ---- The batched flush ---------------------------------------------------------- *
- * Appends that the flush policy says must reach the disk mark their partition
- * dirty and activate flush_ev. libevent runs it after the callbacks already
- * active in this loop turn, so one fsync per partition covers every append of
- * the turn, and the acks waiting on it are released together (Redis's write
- * barrier). */
-
-typedef struct flush_waiter {
-    void (*fn)(void *arg, int err);
-    void *arg;
-} flush_waiter_t;
-
-typedef struct flush_state {
-    broker_partition_t **dirty;
-    size_t ndirty, capdirty;
-    flush_waiter_t *waiters;
-    size_t nwaiters, capwaiters;
-} flush_state_t;
-
-static flush_state_t *flush_state(broker_t *b)
-{
-    return (flush_state_t *)b->flush_state;
-}
-
-static int flush_mark(broker_t *b, broker_partition_t *p)
-{
-    flush_state_t *fs = flush_state(b);
-    for (size_t i = 0; i < fs->ndirty; i++)
-        if (fs->dirty[i] == p) return 0;
-    if (fs->ndirty == fs->capdirty) {
-        size_t cap = fs->capdirty ? fs->capdirty * 2 : 16;
-        broker_partition_t **d = realloc(fs->dirty, cap * sizeof(*d));
-        if (!d) return -1;
-        fs->dirty = d;
-        fs->capdirty = cap;
-    }
-    fs->dirty[fs->ndirty++] = p;
-    event_active(b->flush_ev, 0, 0);
-    return 0;
-}
-
-/* Flushes every dirty partition, then tells every waiter (err != 0 if any
- * flush failed: the acks must not claim durability). */
-void broker_flush_run(broker_t *b)
-{
-    flush_state_t *fs = flush_state(b);
-    int err = 0;
-    for (size_t i = 0; i < fs->ndirty; i++) {
-        broker_partition_t *p = fs->dirty[i];
-        char errstr[256];
-        int rc = broker_log_flush(p->log, NULL, errstr, sizeof(errstr));
-        if (rc) {
-            log_error("flushing %s-%d: %s", p->topic->name, p->index, errstr);
-            err = rc;
-        }
-        p->unflushed_msgs = 0;
-        p->last_flush_ms = b->now_ms();
-    }
-    fs->ndirty = 0;
-    /* Waiters may add new waiters (a pipelined produce); take the list first. */
-    size_t n = fs->nwaiters;
-    flush_waiter_t *w = fs->waiters;
-    fs->waiters = NULL;
-    fs->nwaiters = fs->capwaiters = 0;
-    for (size_t i = 0; i < n; i++)
-        w[i].fn(w[i].arg, err);
-    free(w);
-}
-
-static void on_flush(evutil_socket_t fd, short what, void *arg)
-{
-    broker_flush_run(arg);
-}
-
-int broker_partition_note_append(broker_t *b, broker_partition_t *p, int64_t records)
-{
-    p->unflushed_msgs += records;
-    int64_t every = b->conf->log_flush_interval_messages;
-    if (every <= 0 || p->unflushed_msgs < every) return 0;
-    return flush_mark(b, p) == 0;
-}
-
-int broker_flush_wait(broker_t *b, void (*fn)(void *arg, int err), void *arg)
-{
-    flush_state_t *fs = flush_state(b);
-    if (fs->nwaiters == fs->capwaiters) {
-        size_t cap = fs->capwaiters ? fs->capwaiters * 2 : 16;
-        flush_waiter_t *w = realloc(fs->waiters, cap * sizeof(*w));
-        if (!w) return -1;
-        fs->waiters = w;
-        fs->capwaiters = cap;
-    }
-    fs->waiters[fs->nwaiters++] = (flush_waiter_t){fn, arg};
-    event_active(b->flush_ev, 0, 0);
-    return 0;
-}
-
-void broker_flush_cancel(broker_t *b, void *arg)
-{
-    flush_state_t *fs = flush_state(b);
-    size_t o = 0;
-    for (size_t i = 0; i < fs->nwaiters; i++)
-        if (fs->waiters[i].arg != arg) fs->waiters[o++] = fs->waiters[i];
-    fs->nwaiters = o;
-}
-
 /* ---- Housekeeping: retention and time-based flushing ------------------------------ */
 
 static void housekeeping(evutil_socket_t fd, short what, void *arg)
@@ -149,7 +43,7 @@ static void housekeeping(evutil_socket_t fd, short what, void *arg)
         for (int32_t i = 0; i < t->partition_count; i++) {
             broker_partition_t *p = t->partitions[i];
             if (p->unflushed_msgs > 0 && now - p->last_flush_ms >= b->conf->flush_ms)
-                flush_mark(b, p);
+                broker_flush_mark(b, p);
             if (retention_due) {
                 char err[256];
                 int deleted = 0;
@@ -251,11 +145,9 @@ broker_t *broker_new(struct event_base *base, const broker_conf_t *conf, const b
                      char *errstr, size_t errstr_size)
 {
     broker_t *b = calloc(1, sizeof(*b));
-    flush_state_t *fs = calloc(1, sizeof(*fs));
     int nodes = opts && opts->node_count > 0 ? opts->node_count : 1;
     if (b) b->nodes = calloc((size_t)nodes, sizeof(*b->nodes));
-    if (!b || !fs || !b->nodes) {
-        free(fs);
+    if (!b || !b->nodes) {
         if (b) free(b->nodes);
         free(b);
         snprintf(errstr, errstr_size, "out of memory");
@@ -263,7 +155,6 @@ broker_t *broker_new(struct event_base *base, const broker_conf_t *conf, const b
     }
     b->base = base;
     b->conf = conf;
-    b->flush_state = fs;
     b->now_ms = broker_now_ms;
     b->persistent = opts ? opts->persistent : 1;
     b->open_log = opts && opts->open_log ? opts->open_log : broker_open_file_log;
@@ -275,9 +166,8 @@ broker_t *broker_new(struct event_base *base, const broker_conf_t *conf, const b
         b->nodes[i].id = (opts && opts->node_count ? opts->first_node_id : conf->node_id) + i;
     }
     b->controller_id = b->nodes[0].id;
-    b->flush_ev = event_new(base, -1, 0, on_flush, b);
     b->housekeeping = event_new(base, -1, EV_PERSIST, housekeeping, b);
-    if (!b->flush_ev || !b->housekeeping) {
+    if (!b->housekeeping || broker_flusher_init(b) != 0) {
         snprintf(errstr, errstr_size, "out of memory");
         broker_destroy(b);
         return NULL;
@@ -308,21 +198,14 @@ void broker_destroy(broker_t *b)
         broker_server_destroy(b->nodes[i].server);
         b->nodes[i].server = NULL;
     }
-    if (b->flush_state) broker_flush_run(b);
+    broker_flusher_destroy(b);
     size_t it = 0;
     broker_topic_t *t;
     while (util_hmap_next(&b->topics, &it, NULL, NULL, (void **)&t))
         broker_topic_free(t);
     util_hmap_destroy(&b->topics);
     util_hmap_destroy(&b->topics_by_id);
-    if (b->flush_ev) event_free(b->flush_ev);
     if (b->housekeeping) event_free(b->housekeeping);
-    flush_state_t *fs = flush_state(b);
-    if (fs) {
-        free(fs->dirty);
-        free(fs->waiters);
-        free(fs);
-    }
     for (int i = 0; i < b->node_count; i++)
         free(b->nodes[i].rack);
     free(b->nodes);

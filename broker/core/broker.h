@@ -8,6 +8,9 @@
  * nothing here is thread-safe, and nothing here blocks except fsync, which
  * the flush policy batches (see broker_partition_note_append).
  *
+ * The event base must have been created after evthread_use_pthreads(): the
+ * flusher thread wakes the loop when its fsyncs are done.
+ *
  * Lifecycle: broker_new() loads what log.dirs holds (topics, offsets,
  * producer state) and binds every node's listeners; the caller runs the
  * event loop; broker_destroy() closes connections and logs cleanly.

@@ -386,8 +386,12 @@ int broker_topic_delete(broker_t *b, broker_topic_t *t, char *errstr, size_t err
     util_hmap_dels(&b->topics, t->name);
     util_hmap_del(&b->topics_by_id, t->id.b, sizeof(t->id.b));
     int32_t count = t->partition_count;
-    for (int32_t i = 0; i < count; i++)
+    /* No flush may be under way on a log that closes. */
+    broker_flush_run(b);
+    for (int32_t i = 0; i < count; i++) {
+        broker_flush_forget(b, t->partitions[i]);
         partition_close(t->partitions[i]);
+    }
     t->partition_count = 0;
     int rc = topic_remove_data(b, t->name, count, errstr, errstr_size);
     log_info("deleted topic %s", t->name);
