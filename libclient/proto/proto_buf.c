@@ -37,13 +37,15 @@ void proto_wbuf_reset(proto_wbuf_t *w)
 uint8_t *proto_wbuf_reserve(proto_wbuf_t *w, size_t n)
 {
     if (w->oom) return NULL;
-    if (w->cap - w->len >= n) return w->data + w->len;
+    /* An empty buffer allocates even for n == 0: NULL + 0 is undefined. */
+    if (w->data && w->cap - w->len >= n) return w->data + w->len;
     if (n > SIZE_MAX / 2 - w->len) {
         w->oom = 1;
         return NULL;
     }
     size_t cap = w->cap ? w->cap : 256;
-    while (cap - w->len < n) cap *= 2;
+    while (cap - w->len < n)
+        cap *= 2;
     uint8_t *p = realloc(w->data, cap);
     if (!p) {
         w->oom = 1;
@@ -66,6 +68,7 @@ size_t proto_wbuf_skip(proto_wbuf_t *w, size_t n)
 
 void proto_put_raw(proto_wbuf_t *w, const void *src, size_t n)
 {
+    if (n == 0) return;
     uint8_t *p = proto_wbuf_reserve(w, n);
     if (!p) return;
     if (n) memcpy(p, src, n);
@@ -265,7 +268,8 @@ static inline uint64_t get_be(proto_rbuf_t *r, int n, const char *what)
     const uint8_t *p = proto_get_raw(r, (size_t)n, what);
     if (!p) return 0;
     uint64_t v = 0;
-    for (int i = 0; i < n; i++) v = (v << 8) | p[i];
+    for (int i = 0; i < n; i++)
+        v = (v << 8) | p[i];
     return v;
 }
 
@@ -395,14 +399,13 @@ static int32_t check_count(proto_rbuf_t *r, int64_t n, size_t min_elem_size, con
 {
     if (r->err) return 0;
     if (n < -1) {
-        proto_rbuf_fail(r, KC_ERR__BAD_MSG, "%s: negative array count %lld",
-                        what ? what : "array", (long long)n);
+        proto_rbuf_fail(r, KC_ERR__BAD_MSG, "%s: negative array count %lld", what ? what : "array",
+                        (long long)n);
         return 0;
     }
     if (min_elem_size == 0) min_elem_size = 1;
     if (n > 0 && (uint64_t)n > proto_rbuf_left(r) / min_elem_size) {
-        proto_rbuf_fail(r, KC_ERR__BAD_MSG,
-                        "%s: array count %lld cannot fit in the %zu bytes left",
+        proto_rbuf_fail(r, KC_ERR__BAD_MSG, "%s: array count %lld cannot fit in the %zu bytes left",
                         what ? what : "array", (long long)n, proto_rbuf_left(r));
         return 0;
     }

@@ -16,15 +16,6 @@
 #include "proto/proto_legacy.h"
 #include "proto/proto_record.h"
 
-/* Workarounds for the bugs in known-bugs/ are on unless KC_FUZZ_STRICT is
- * set in the environment, which reproduces them. */
-static int strict(void)
-{
-    static int s = -1;
-    if (s < 0) s = getenv("KC_FUZZ_STRICT") != NULL;
-    return s;
-}
-
 /* What iterating a record stream saw: enough to compare two streams. */
 typedef struct seen {
     int err;
@@ -147,7 +138,7 @@ static void codec(int c, const uint8_t *data, size_t len)
     /* Not {0}: appending 0 bytes to an empty buffer computes NULL + 0 in
      * proto_wbuf_reserve (known-bugs/fuzz_batch-wbuf-null-plus-zero). */
     proto_wbuf_t out;
-    proto_wbuf_init(&out, strict() ? 0 : 64);
+    proto_wbuf_init(&out, 0);
     char errstr[256] = "";
     int rc = proto_decompress(c, data, len, FUZZ_MAX_DECOMPRESS, &out, errstr, sizeof(errstr));
     if (rc == 0)
@@ -158,8 +149,8 @@ static void codec(int c, const uint8_t *data, size_t len)
 
     if (c < PROTO_CODEC_GZIP || c > PROTO_CODEC_ZSTD) return;
     proto_wbuf_t z, back;
-    proto_wbuf_init(&z, strict() ? 0 : 64);
-    proto_wbuf_init(&back, strict() ? 0 : 64);
+    proto_wbuf_init(&z, 0);
+    proto_wbuf_init(&back, 0);
     rc = proto_compress(c, -1, data, len, &z, errstr, sizeof(errstr));
     FUZZ_CHECK(rc == 0, "%s: compress failed: %s", proto_codec_name(c), errstr);
     rc = proto_decompress(c, z.data, z.len, len, &back, errstr, sizeof(errstr));
