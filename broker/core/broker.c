@@ -11,6 +11,7 @@
 #include "core/broker.h"
 #include "core/broker_int.h"
 #include "kc/kc_err.h"
+#include "producers/producers.h"
 #include "util/fsutil.h"
 #include "util/log.h"
 #include "util/uuid.h"
@@ -199,6 +200,7 @@ void broker_destroy(broker_t *b)
         b->nodes[i].server = NULL;
     }
     broker_flusher_destroy(b);
+    broker_producers_shutdown(b);
     size_t it = 0;
     broker_topic_t *t;
     while (util_hmap_next(&b->topics, &it, NULL, NULL, (void **)&t))

@@ -29,8 +29,10 @@ typedef struct api_row {
 } api_row_t;
 
 static const api_row_t api_rows[] = {
+    {0, 0, 12, 3, broker_handle_produce},
     {3, 0, 13, 0, broker_handle_metadata},
     {18, 0, 4, 0, broker_handle_api_versions},
+    {22, 0, 5, 0, broker_handle_init_producer_id},
     {60, 0, 2, 0, broker_handle_describe_cluster},
 };
 

@@ -17,6 +17,7 @@
 #include "core/broker.h"
 #include "core/broker_int.h"
 #include "kc/kc_err.h"
+#include "producers/producers.h"
 #include "storage/log_file.h"
 #include "util/fsutil.h"
 #include "util/log.h"
@@ -179,6 +180,7 @@ static int topic_remove_data(broker_t *b, const char *name, int32_t count, char 
 static void partition_close(broker_partition_t *p)
 {
     if (!p) return;
+    broker_producers_free(p);
     if (p->log) {
         char err[256];
         if (broker_log_close(p->log, err, sizeof(err)))
@@ -241,6 +243,7 @@ static int partitions_open(broker_t *b, broker_topic_t *t, int32_t total, char *
         }
         t->partitions[i] = p;
         t->partition_count = i + 1;
+        broker_producers_load(b, p); /* on failure the first produce retries */
     }
     return 0;
 }

@@ -10,5 +10,7 @@
 void broker_handle_api_versions(broker_call_t *call);
 void broker_handle_metadata(broker_call_t *call);
 void broker_handle_describe_cluster(broker_call_t *call);
+void broker_handle_produce(broker_call_t *call);
+void broker_handle_init_producer_id(broker_call_t *call);
 
 #endif
