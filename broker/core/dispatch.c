@@ -32,6 +32,12 @@ static const api_row_t api_rows[] = {
     {0, 0, 12, 3, broker_handle_produce},
     {3, 0, 13, 0, broker_handle_metadata},
     {18, 0, 4, 0, broker_handle_api_versions},
+    {19, 2, 7, 2, broker_handle_create_topics},
+    {20, 1, 6, 1, broker_handle_delete_topics},
+    {32, 1, 4, 1, broker_handle_describe_configs},
+    {33, 0, 2, 0, broker_handle_alter_configs},
+    {37, 0, 3, 0, broker_handle_create_partitions},
+    {44, 0, 1, 0, broker_handle_incremental_alter_configs},
     {22, 0, 5, 0, broker_handle_init_producer_id},
     {60, 0, 2, 0, broker_handle_describe_cluster},
 };

@@ -16,6 +16,7 @@
 
 #include "core/broker.h"
 #include "core/broker_int.h"
+#include "core/topic_conf.h"
 #include "kc/kc_err.h"
 #include "producers/producers.h"
 #include "storage/log_file.h"
@@ -119,28 +120,6 @@ static const char *partition_dir_root(broker_t *b, const char *topic, int32_t p)
 
 /* ---- Log configuration of a topic ------------------------------------------------- */
 
-static int64_t conf_i64(const broker_topic_t *t, const char *name, int64_t dflt)
-{
-    const char *v = broker_topic_conf_get(t, name);
-    if (!v) return dflt;
-    char *end;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    return errno || *end || end == v ? dflt : x;
-}
-
-static void topic_log_conf(broker_t *b, const broker_topic_t *t, broker_log_conf_t *lc)
-{
-    const broker_conf_t *c = b->conf;
-    broker_log_conf_defaults(lc);
-    lc->segment_bytes = conf_i64(t, "segment.bytes", c->log_segment_bytes);
-    lc->roll_ms = conf_i64(t, "segment.ms", c->roll_ms);
-    lc->retention_ms = conf_i64(t, "retention.ms", c->retention_ms);
-    lc->retention_bytes = conf_i64(t, "retention.bytes", c->log_retention_bytes);
-    lc->index_interval_bytes =
-        (int32_t)conf_i64(t, "index.interval.bytes", c->log_index_interval_bytes);
-}
-
 static int open_file_log(broker_t *b, broker_topic_t *t, int32_t p, broker_log_t **out,
                          char *errstr, size_t errstr_size)
 {
@@ -152,7 +131,7 @@ static int open_file_log(broker_t *b, broker_topic_t *t, int32_t p, broker_log_t
         return rc;
     }
     broker_log_conf_t lc;
-    topic_log_conf(b, t, &lc);
+    broker_topic_log_conf(b, t, &lc);
     return broker_file_log_open(path, &lc, b->now_ms(), out, errstr, errstr_size);
 }
 
@@ -384,8 +363,21 @@ int broker_topic_add_partitions(broker_t *b, broker_topic_t *t, int32_t total, c
     return rc ? rc : prc;
 }
 
+void broker_topic_conf_apply(broker_t *b, broker_topic_t *t)
+{
+    broker_log_conf_t lc;
+    broker_topic_log_conf(b, t, &lc);
+    for (int32_t i = 0; i < t->partition_count; i++) {
+        char err[256];
+        if (broker_log_reconfigure(t->partitions[i]->log, &lc, err, sizeof(err)))
+            log_warn("reconfiguring %s-%d: %s", t->name, i, err);
+    }
+}
+
 int broker_topic_delete(broker_t *b, broker_topic_t *t, char *errstr, size_t errstr_size)
 {
+    /* The batched flush holds dirty partitions by pointer: settle it first. */
+    broker_flush_run(b);
     util_hmap_dels(&b->topics, t->name);
     util_hmap_del(&b->topics_by_id, t->id.b, sizeof(t->id.b));
     int32_t count = t->partition_count;

@@ -10,6 +10,12 @@
 void broker_handle_api_versions(broker_call_t *call);
 void broker_handle_metadata(broker_call_t *call);
 void broker_handle_describe_cluster(broker_call_t *call);
+void broker_handle_create_topics(broker_call_t *call);
+void broker_handle_delete_topics(broker_call_t *call);
+void broker_handle_create_partitions(broker_call_t *call);
+void broker_handle_describe_configs(broker_call_t *call);
+void broker_handle_alter_configs(broker_call_t *call);
+void broker_handle_incremental_alter_configs(broker_call_t *call);
 void broker_handle_produce(broker_call_t *call);
 void broker_handle_init_producer_id(broker_call_t *call);
 
