@@ -347,6 +347,7 @@ static void test_recreated_topic_starts_clean(void **state)
 
 int main(void)
 {
+    (void)harness_closed; /* the harness's, unused here */
     const struct CMUnitTest shared[] = {
         cmocka_unit_test(test_init_producer_id_every_version),
         cmocka_unit_test(test_retry_returns_original_offset),
