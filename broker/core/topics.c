@@ -376,8 +376,6 @@ void broker_topic_conf_apply(broker_t *b, broker_topic_t *t)
 
 int broker_topic_delete(broker_t *b, broker_topic_t *t, char *errstr, size_t errstr_size)
 {
-    /* The batched flush holds dirty partitions by pointer: settle it first. */
-    broker_flush_run(b);
     util_hmap_dels(&b->topics, t->name);
     util_hmap_del(&b->topics_by_id, t->id.b, sizeof(t->id.b));
     int32_t count = t->partition_count;
