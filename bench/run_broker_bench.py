@@ -1,0 +1,327 @@
+#!/usr/bin/python3
+"""kc-broker against librdkafka's mock cluster, with one librdkafka load generator.
+
+    bench/run_broker_bench.py [BUILD_DIR] [--rounds N] [--sizes 100,1024]
+                              [--mb MB] [--peers kc,mock] [--out FILE]
+
+Builds nothing: BUILD_DIR (default build/) must hold bin/kc-broker, and
+bin/rk_loadgen, bin/rk_mock_host and bin/bench_loopback (built with the project
+when pkg-config finds librdkafka). For each record size and round, and for each
+peer (the order alternates between rounds and sizes), it starts the peer fresh,
+produces MB megabytes of records with rk_loadgen (acks=1, linger.ms=5), then
+consumes them back from the beginning, and reads the peer's CPU time
+(utime+stime of /proc/<pid>/stat) before and after each phase. kc-broker writes
+to BUILD_DIR/bench-data (the real disk, default flush policy); its fetch phase
+reads files still in the page cache. librdkafka's mock keeps only the newest
+~5 MB of a partition, so its consumer seeks back to the log start whenever it
+reaches the end (rk_loadgen --rewind) until it has read as many records.
+
+Prints a table with CPU seconds per GB of record values moved and the ratios
+the benchmark targets (kc produce CPU/GB at most half the mock's; kc fetch at
+least 70% of one loopback TCP connection), and writes every measurement to a
+JSON file (default BUILD_DIR/bench-results/broker_bench.json). A benchmark,
+not a test: it asserts nothing about time.
+"""
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+TOPIC = "bench"
+
+
+def proc_cpu(pid):
+    """utime + stime of a process, in seconds (all its threads)."""
+    with open(f"/proc/{pid}/stat") as f:
+        # The command name may hold spaces: split after its closing parenthesis.
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def proc_write_bytes(pid):
+    try:
+        with open(f"/proc/{pid}/io") as f:
+            for line in f:
+                if line.startswith("write_bytes:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def machine():
+    model = ""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name:"):
+                model = line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "kernel": platform.release(),
+        "loadavg": os.getloadavg(),
+    }
+
+
+def git_describe(src):
+    try:
+        rev = subprocess.run(["git", "-C", src, "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", src, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        return rev + ("-dirty" if dirty else "")
+    except OSError:
+        return "unknown"
+
+
+class Peer:
+    """A broker process under measurement: start() returns its bootstrap address."""
+
+    def __init__(self, name):
+        self.name = name
+        self.proc = None
+
+    def cpu(self):
+        return proc_cpu(self.proc.pid)
+
+    def write_bytes(self):
+        return proc_write_bytes(self.proc.pid)
+
+
+class KcBroker(Peer):
+    def __init__(self, bindir, datadir):
+        super().__init__("kc")
+        self.bindir = bindir
+        self.datadir = datadir
+
+    def start(self):
+        shutil.rmtree(self.datadir, ignore_errors=True)
+        os.makedirs(self.datadir)
+        self.log = open(self.datadir + ".log", "w")
+        self.proc = subprocess.Popen(
+            [os.path.join(self.bindir, "kc-broker"),
+             "--override", "listeners=PLAINTEXT://127.0.0.1:0",
+             "--override", "log.dirs=" + self.datadir,
+             "--override", "num.partitions=1"],
+            stdout=subprocess.PIPE, stderr=self.log, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("listening on "):
+            raise RuntimeError(f"kc-broker did not start (see {self.datadir}.log): {line!r}")
+        return line.split()[-1]
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.datadir, ignore_errors=True)
+
+
+class MockCluster(Peer):
+    def __init__(self, bindir):
+        super().__init__("mock")
+        self.bindir = bindir
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [os.path.join(self.bindir, "rk_mock_host"), f"{TOPIC}:1"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().strip()
+        if not line:
+            raise RuntimeError("rk_mock_host did not start")
+        return line
+
+    def stop(self):
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def run_loadgen(bindir, bootstrap, phase, count, size, rewind):
+    cmd = [os.path.join(bindir, "rk_loadgen"), "--bootstrap", bootstrap, "--topic", TOPIC,
+           "--count", str(count), "--size", str(size), "--" + phase]
+    if rewind:
+        cmd.append("--rewind")
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
+    result = json.loads(lines[-1]) if lines else {}
+    if p.returncode != 0 or not lines:
+        tail = "\n".join(p.stderr.strip().splitlines()[-5:])
+        result.setdefault("error", f"rk_loadgen exited {p.returncode}: {tail}")
+    return result
+
+
+def measure_peer(peer, bindir, size, count):
+    """One fresh peer: produce `count` records of `size` bytes, then fetch them back."""
+    bootstrap = peer.start()
+    out = {"peer": peer.name, "record_bytes": size, "records": count}
+    try:
+        for phase in ("produce", "consume"):
+            cpu0, wb0, t0 = peer.cpu(), peer.write_bytes(), time.monotonic()
+            res = run_loadgen(bindir, bootstrap, phase, count, size,
+                              rewind=(phase == "consume" and peer.name == "mock"))
+            cpu1, wb1, t1 = peer.cpu(), peer.write_bytes(), time.monotonic()
+            gb = count * size / 1e9
+            cpu = cpu1 - cpu0
+            out[phase] = {
+                "mb_per_s": res.get("mb_per_s"),
+                "records_per_s": res.get("records_per_s"),
+                "elapsed_s": res.get("elapsed_s"),
+                "loadgen_cpu_s": res.get("loadgen_cpu_s"),
+                "broker_cpu_s": round(cpu, 3),
+                "broker_cpu_s_per_gb": round(cpu / gb, 3),
+                "phase_wall_s": round(t1 - t0, 3),
+                "broker_disk_write_bytes": (wb1 - wb0) if wb0 is not None and wb1 is not None
+                else None,
+                "loadgen": res,
+            }
+            if "error" in res:
+                out[phase]["error"] = res["error"]
+                break
+    finally:
+        peer.stop()
+    return out
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(v, spec=".2f"):
+    return "-" if v is None else format(v, spec)
+
+
+def summarize(runs, loopback_mb_s):
+    rows = []
+    for size in sorted({r["record_bytes"] for r in runs}):
+        row = {"record_bytes": size}
+        for peer in ("kc", "mock"):
+            mine = [r for r in runs if r["peer"] == peer and r["record_bytes"] == size]
+            for phase in ("produce", "consume"):
+                ok = [r[phase] for r in mine if phase in r and "error" not in r[phase]]
+                row[f"{peer}_{phase}_mb_per_s"] = median([p["mb_per_s"] for p in ok])
+                row[f"{peer}_{phase}_cpu_s_per_gb"] = median(
+                    [p["broker_cpu_s_per_gb"] for p in ok])
+                row[f"{peer}_{phase}_runs"] = len(ok)
+        kc_p, mock_p = row["kc_produce_cpu_s_per_gb"], row["mock_produce_cpu_s_per_gb"]
+        row["produce_cpu_ratio_kc_over_mock"] = (kc_p / mock_p) if kc_p and mock_p else None
+        kc_f = row["kc_consume_mb_per_s"]
+        row["fetch_ratio_kc_over_loopback"] = (kc_f / loopback_mb_s) if kc_f and loopback_mb_s \
+            else None
+        rows.append(row)
+    return rows
+
+
+def print_table(rows, loopback_mb_s):
+    print()
+    print(f"one loopback TCP connection: {fmt(loopback_mb_s, '.0f')} MB/s (median)")
+    print("MB/s = record values per second (librdkafka client); CPU = broker process "
+          "CPU seconds per GB of record values; medians over rounds")
+    hdr = ("size", "peer", "prod MB/s", "prod CPU/GB", "fetch MB/s", "fetch CPU/GB")
+    print("%-6s %-5s %10s %12s %11s %13s" % hdr)
+    for row in rows:
+        for peer in ("kc", "mock"):
+            print("%-6s %-5s %10s %12s %11s %13s" % (
+                f"{row['record_bytes']}B", peer,
+                fmt(row[f"{peer}_produce_mb_per_s"], ".1f"),
+                fmt(row[f"{peer}_produce_cpu_s_per_gb"], ".2f"),
+                fmt(row[f"{peer}_consume_mb_per_s"], ".1f"),
+                fmt(row[f"{peer}_consume_cpu_s_per_gb"], ".2f")))
+    print()
+    print("%-6s %28s %30s" % ("size", "produce CPU/GB kc/mock", "kc fetch / loopback TCP"))
+    for row in rows:
+        r1, r2 = row["produce_cpu_ratio_kc_over_mock"], row["fetch_ratio_kc_over_loopback"]
+        print("%-6s %20s %-7s %22s %-7s" % (
+            f"{row['record_bytes']}B",
+            fmt(r1, ".2f"), "" if r1 is None else ("(<=0.5 ok)" if r1 <= 0.5 else "(miss)"),
+            "-" if r2 is None else fmt(r2 * 100, ".0f") + "%",
+            "" if r2 is None else ("(>=70% ok)" if r2 >= 0.7 else "(miss)")))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("build", nargs="?", default="build")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--sizes", default="100,1024")
+    ap.add_argument("--mb", type=float, default=200,
+                    help="megabytes of record values per size and peer (default 200)")
+    ap.add_argument("--peers", default="kc,mock")
+    ap.add_argument("--loopback-gb", type=float, default=4)
+    ap.add_argument("--out")
+    args = ap.parse_args()
+
+    build = os.path.abspath(args.build)
+    bindir = os.path.join(build, "bin")
+    need = ["rk_loadgen", "bench_loopback"]
+    peers = args.peers.split(",")
+    need += (["kc-broker"] if "kc" in peers else []) + (["rk_mock_host"] if "mock" in peers else [])
+    missing = [n for n in need if not os.access(os.path.join(bindir, n), os.X_OK)]
+    if missing:
+        sys.exit(f"run_broker_bench: missing in {bindir}: {', '.join(missing)} "
+                 "(build the project; rk_* need librdkafka-dev)")
+    src = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    info = {"machine": machine(), "source": git_describe(src), "build": build,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "mb_per_size": args.mb, "rounds": args.rounds}
+    print(f"machine: {info['machine']['nproc']} CPUs, {info['machine']['cpu_model']}, "
+          f"load {info['machine']['loadavg'][0]:.1f}; source {info['source']}")
+
+    lb = subprocess.run([os.path.join(bindir, "bench_loopback"), "--bytes",
+                         str(int(args.loopback_gb * 1e9)), "--rounds", "3", "--json"],
+                        capture_output=True, text=True)
+    print(lb.stdout.strip().splitlines()[-2] if lb.stdout else lb.stderr)
+    loopback = json.loads(lb.stdout.strip().splitlines()[-1]) if lb.returncode == 0 else None
+    loopback_mb_s = loopback["median_gb_per_s"] * 1000 if loopback else None
+
+    runs = []
+    sizes = [int(s) for s in args.sizes.split(",")]
+    step = 0
+    for rnd in range(args.rounds):
+        for size in sizes:
+            count = max(1, int(args.mb * 1e6 / size))
+            order = peers if step % 2 == 0 else list(reversed(peers))
+            step += 1
+            for name in order:
+                peer = KcBroker(bindir, os.path.join(build, "bench-data", f"kc-{size}")) \
+                    if name == "kc" else MockCluster(bindir)
+                r = measure_peer(peer, bindir, size, count)
+                r["round"] = rnd
+                runs.append(r)
+                p, c = r.get("produce", {}), r.get("consume", {})
+                print(f"round {rnd} {size:>5}B {name:<4}: produce {fmt(p.get('mb_per_s'), '7.1f')}"
+                      f" MB/s, {fmt(p.get('broker_cpu_s_per_gb'), '.2f')} CPU-s/GB;"
+                      f" fetch {fmt(c.get('mb_per_s'), '7.1f')} MB/s,"
+                      f" {fmt(c.get('broker_cpu_s_per_gb'), '.2f')} CPU-s/GB"
+                      + "".join(f"  [{ph} error: {r[ph]['error']}]" for ph in ("produce", "consume")
+                                if ph in r and "error" in r[ph]), flush=True)
+
+    rows = summarize(runs, loopback_mb_s)
+    print_table(rows, loopback_mb_s)
+    info["machine"]["loadavg_end"] = os.getloadavg()
+    out = args.out or os.path.join(build, "bench-results", "broker_bench.json")
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, "w") as f:
+        json.dump({"info": info, "loopback": loopback, "summary": rows, "runs": runs}, f,
+                  indent=1)
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()
