@@ -10,6 +10,7 @@
 
 #include "core/broker.h"
 #include "core/broker_int.h"
+#include "groups/groups.h"
 #include "kc/kc_err.h"
 #include "producers/producers.h"
 #include "util/fsutil.h"
@@ -182,6 +183,7 @@ broker_t *broker_new(struct event_base *base, const broker_conf_t *conf, const b
     for (int i = 0; i < nodes && !rc; i++)
         rc = node_start(b, &b->nodes[i], i, errstr, errstr_size);
     if (!rc && b->persistent) rc = broker_topics_load(b, errstr, errstr_size);
+    if (!rc) rc = broker_groups_new(b, errstr, errstr_size);
     if (rc) {
         broker_destroy(b);
         return NULL;
@@ -199,6 +201,7 @@ void broker_destroy(broker_t *b)
         broker_server_destroy(b->nodes[i].server);
         b->nodes[i].server = NULL;
     }
+    broker_groups_destroy(b); /* after the connections: no call is parked any more */
     broker_flusher_destroy(b);
     broker_producers_shutdown(b);
     size_t it = 0;

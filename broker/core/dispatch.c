@@ -31,6 +31,15 @@ typedef struct api_row {
 static const api_row_t api_rows[] = {
     {0, 0, 12, 3, broker_handle_produce},
     {3, 0, 13, 0, broker_handle_metadata},
+    {8, 2, 9, 2, broker_handle_offset_commit},
+    {9, 1, 9, 1, broker_handle_offset_fetch},
+    {10, 0, 6, 0, broker_handle_find_coordinator},
+    {11, 0, 9, 0, broker_handle_join_group},
+    {12, 0, 4, 0, broker_handle_heartbeat},
+    {13, 0, 5, 0, broker_handle_leave_group},
+    {14, 0, 5, 0, broker_handle_sync_group},
+    {15, 0, 6, 0, broker_handle_describe_groups},
+    {16, 0, 5, 0, broker_handle_list_groups},
     {18, 0, 4, 0, broker_handle_api_versions},
     {19, 2, 7, 2, broker_handle_create_topics},
     {20, 1, 6, 1, broker_handle_delete_topics},
@@ -39,6 +48,8 @@ static const api_row_t api_rows[] = {
     {37, 0, 3, 0, broker_handle_create_partitions},
     {44, 0, 1, 0, broker_handle_incremental_alter_configs},
     {22, 0, 5, 0, broker_handle_init_producer_id},
+    {42, 0, 2, 0, broker_handle_delete_groups},
+    {47, 0, 0, 0, broker_handle_offset_delete},
     {60, 0, 2, 0, broker_handle_describe_cluster},
 };
 

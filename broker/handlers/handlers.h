@@ -10,6 +10,18 @@
 void broker_handle_api_versions(broker_call_t *call);
 void broker_handle_metadata(broker_call_t *call);
 void broker_handle_describe_cluster(broker_call_t *call);
+/* Groups and committed offsets (groups_*.c, offsets_*.c). */
+void broker_handle_find_coordinator(broker_call_t *call);
+void broker_handle_join_group(broker_call_t *call);
+void broker_handle_sync_group(broker_call_t *call);
+void broker_handle_heartbeat(broker_call_t *call);
+void broker_handle_leave_group(broker_call_t *call);
+void broker_handle_offset_commit(broker_call_t *call);
+void broker_handle_offset_fetch(broker_call_t *call);
+void broker_handle_describe_groups(broker_call_t *call);
+void broker_handle_list_groups(broker_call_t *call);
+void broker_handle_delete_groups(broker_call_t *call);
+void broker_handle_offset_delete(broker_call_t *call);
 void broker_handle_create_topics(broker_call_t *call);
 void broker_handle_delete_topics(broker_call_t *call);
 void broker_handle_create_partitions(broker_call_t *call);
