@@ -2,7 +2,7 @@
 kc-broker: 10,000 messages with every delivery report OK at offsets 0..9999
 (each exactly once), then 1,000 more from a new producer after a kill -9
 and restart, continuing at 10000.""" 
-from kcbroker import check, log, run
+from kcbroker import RawConn, check, log, run
 
 
 def produce(ck, bootstrap, topic, count, tag):
@@ -34,11 +34,26 @@ def produce(ck, bootstrap, topic, count, tag):
 def main(ctx):
     import confluent_kafka as ck
     b = ctx.broker({"num.partitions": "1"})
+    c = RawConn(b.bootstrap)
+    apis = c.api_versions()
+    # librdkafka 2.0.2 writes magic-2 batches (and so can be idempotent) only
+    # when the broker advertises both Produce v3 and Fetch v4 (MsgVer2).
+    check(1 in apis and apis[1][1] >= 4,
+          "kc-broker does not advertise Fetch v4+ (%r): librdkafka would send magic 0/1 "
+          "batches, which Produce v3+ refuses" % (apis.get(1),))
+    err, pid_before, _ = c.init_producer_id()
+    c.close()
+    check(err == 0, "InitProducerId error %d" % err)
     offsets = produce(ck, b.bootstrap, "idem", 10000, b"a")
     check(offsets == list(range(10000)), "offsets are not 0..9999 once each")
     log("10000 idempotent messages acknowledged at offsets 0..9999")
     b.kill9()
     b.start()
+    c = RawConn(b.bootstrap)
+    err, pid_after, _ = c.init_producer_id()
+    c.close()
+    check(err == 0 and pid_after > pid_before,
+          "producer id after kill -9: %d (before: %d)" % (pid_after, pid_before))
     offsets = produce(ck, b.bootstrap, "idem", 1000, b"b")
     check(offsets == list(range(10000, 11000)),
           "after kill -9: offsets %r..%r" % (offsets[0], offsets[-1]))
