@@ -204,6 +204,7 @@ void broker_destroy(broker_t *b)
     broker_groups_destroy(b); /* after the connections: no call is parked any more */
     broker_flusher_destroy(b);
     broker_producers_shutdown(b);
+    broker_fetch_destroy(b);
     size_t it = 0;
     broker_topic_t *t;
     while (util_hmap_next(&b->topics, &it, NULL, NULL, (void **)&t))

@@ -98,6 +98,7 @@ struct broker {
     struct event *housekeeping; /* retention and time-based flush */
     void *groups;               /* group coordinator state (groups/) */
     void *pids;                 /* producer-id allocation (producers/) */
+    void *fetch;                /* fetch sessions (handlers/fetch_session.c) */
     int64_t (*now_ms)(void);
 };
 
@@ -170,6 +171,11 @@ void broker_flush_run(broker_t *b);
 /* Tells parked Fetch requests that p has new data (handlers/fetch.c). Every
  * append path calls it after a successful append. */
 void broker_notify_append(broker_t *b, broker_partition_t *p);
+/* Wakes parked Fetch requests on p and forgets them there: p is about to be
+ * freed (its topic is being deleted or the broker shut down). */
+void broker_fetch_partition_closing(broker_partition_t *p);
+/* Frees the fetch sessions (broker_destroy, after the connections). */
+void broker_fetch_destroy(broker_t *b);
 
 /* ---- Requests ------------------------------------------------------------------ */
 
@@ -196,6 +202,9 @@ typedef void (*broker_handler_fn)(broker_call_t *call);
  * version), sends it in order and frees the call. An encoding failure is a
  * bug in the handler: it is logged and the connection closed. */
 void broker_call_respond(broker_call_t *call, const void *resp);
+/* Sends the body the handler appended to call->req->out itself (Fetch, which
+ * splices file segments in) and frees the call. */
+void broker_call_respond_out(broker_call_t *call);
 /* Finishes a call that gets no response (Produce with acks=0). */
 void broker_call_finish_silent(broker_call_t *call);
 /* Logs why and closes the connection (Kafka's answer to requests it cannot

@@ -29,6 +29,8 @@ typedef struct api_row {
 } api_row_t;
 
 static const api_row_t api_rows[] = {
+    {1, 4, 17, 4, broker_handle_fetch},
+    {2, 1, 10, 1, broker_handle_list_offsets},
     {0, 0, 12, 3, broker_handle_produce},
     {3, 0, 13, 0, broker_handle_metadata},
     {8, 2, 9, 2, broker_handle_offset_commit},
@@ -41,6 +43,8 @@ static const api_row_t api_rows[] = {
     {15, 0, 6, 0, broker_handle_describe_groups},
     {16, 0, 5, 0, broker_handle_list_groups},
     {18, 0, 4, 0, broker_handle_api_versions},
+    {21, 0, 2, 0, broker_handle_delete_records},
+    {23, 2, 4, 2, broker_handle_offset_for_leader_epoch},
     {19, 2, 7, 2, broker_handle_create_topics},
     {20, 1, 6, 1, broker_handle_delete_topics},
     {32, 1, 4, 1, broker_handle_describe_configs},
@@ -118,6 +122,14 @@ void broker_call_respond(broker_call_t *call, const void *resp)
         return;
     }
     call_send(call, &w);
+}
+
+void broker_call_respond_out(broker_call_t *call)
+{
+    broker_req_t *req = call->req;
+    req->on_abandon = NULL;
+    call_free(call);
+    broker_req_done(req);
 }
 
 void broker_call_finish_silent(broker_call_t *call)

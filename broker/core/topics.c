@@ -159,6 +159,7 @@ static int topic_remove_data(broker_t *b, const char *name, int32_t count, char 
 static void partition_close(broker_partition_t *p)
 {
     if (!p) return;
+    broker_fetch_partition_closing(p);
     broker_producers_free(p);
     if (p->log) {
         char err[256];

@@ -30,5 +30,9 @@ void broker_handle_alter_configs(broker_call_t *call);
 void broker_handle_incremental_alter_configs(broker_call_t *call);
 void broker_handle_produce(broker_call_t *call);
 void broker_handle_init_producer_id(broker_call_t *call);
+void broker_handle_fetch(broker_call_t *call);
+void broker_handle_list_offsets(broker_call_t *call);
+void broker_handle_delete_records(broker_call_t *call);
+void broker_handle_offset_for_leader_epoch(broker_call_t *call);
 
 #endif

@@ -34,6 +34,9 @@ typedef struct walk {
     bool annotated;
     /* encode */
     proto_wbuf_t *w;
+    proto_records_fn records_fn; /* split encoding: records are the caller's */
+    void *records_arg;
+    int tag_depth; /* inside a tagged field (whose size must be known) */
     int err;
     char *errstr;
     size_t errstr_size;
@@ -490,6 +493,22 @@ static void write_slice(walk_t *k, const proto_field_desc_t *f, proto_slice_t v)
     }
 }
 
+/* Split encoding: only the length prefix goes to w; the caller appends the
+ * bytes themselves at the reported position. A tagged field needs its whole
+ * size up front, so inside one the bytes are written as usual. */
+static void write_records(walk_t *k, const proto_field_desc_t *f, const proto_slice_t *v)
+{
+    if (!k->records_fn || k->tag_depth || v->len < 0) {
+        write_slice(k, f, *v);
+        return;
+    }
+    if (k->flex)
+        proto_put_uvarint(k->w, (uint32_t)v->len + 1);
+    else
+        proto_put_i32(k->w, v->len);
+    if (!k->w->oom) k->records_fn(k->records_arg, v, k->w->len);
+}
+
 static void encode_value(walk_t *k, const proto_field_desc_t *f, const void *p,
                          bool nullable_struct)
 {
@@ -504,8 +523,8 @@ static void encode_value(walk_t *k, const proto_field_desc_t *f, const void *p,
     case PROTO_T_FLOAT64: proto_put_f64(w, *(const double *)p); break;
     case PROTO_T_UUID: proto_put_uuid(w, (const proto_uuid_t *)p); break;
     case PROTO_T_STRING:
-    case PROTO_T_BYTES:
-    case PROTO_T_RECORDS: write_slice(k, f, *(const proto_slice_t *)p); break;
+    case PROTO_T_BYTES: write_slice(k, f, *(const proto_slice_t *)p); break;
+    case PROTO_T_RECORDS: write_records(k, f, (const proto_slice_t *)p); break;
     case PROTO_T_STRUCT:
         if (nullable_struct) {
             p = get_ptr(p);
@@ -570,7 +589,9 @@ static void encode_tagged(walk_t *k, const proto_field_desc_t *f, const void *ba
     proto_wbuf_t *w = k->w;
     proto_put_uvarint(w, f->tag);
     size_t start = w->len;
+    k->tag_depth++;
     encode_field(k, f, base);
+    k->tag_depth--;
     if (w->oom || k->err) return;
     size_t len = w->len - start;
     if (len > UINT32_MAX) {
@@ -618,8 +639,9 @@ static void encode_struct(walk_t *k, const proto_struct_desc_t *s, const void *i
     }
 }
 
-int proto_msg_encode(const proto_msg_desc_t *d, int16_t version, const void *msg, proto_wbuf_t *w,
-                     char *errstr, size_t errstr_size)
+int proto_msg_encode_split(const proto_msg_desc_t *d, int16_t version, const void *msg,
+                           proto_wbuf_t *w, proto_records_fn records_fn, void *arg, char *errstr,
+                           size_t errstr_size)
 {
     if (errstr && errstr_size) errstr[0] = '\0';
     int err = check_version(d, version, errstr, errstr_size);
@@ -628,11 +650,19 @@ int proto_msg_encode(const proto_msg_desc_t *d, int16_t version, const void *msg
                 .ver = version,
                 .flex = version >= d->flex_ver,
                 .w = w,
+                .records_fn = records_fn,
+                .records_arg = arg,
                 .errstr = errstr,
                 .errstr_size = errstr_size};
     encode_struct(&k, d->root, msg);
     if (!k.err && w->oom) enc_fail(&k, KC_ERR__NO_MEMORY, "out of memory");
     return k.err;
+}
+
+int proto_msg_encode(const proto_msg_desc_t *d, int16_t version, const void *msg, proto_wbuf_t *w,
+                     char *errstr, size_t errstr_size)
+{
+    return proto_msg_encode_split(d, version, msg, w, NULL, NULL, errstr, errstr_size);
 }
 
 /* ---- Registry ------------------------------------------------------------ */

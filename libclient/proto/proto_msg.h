@@ -132,6 +132,21 @@ int proto_msg_decode(const proto_msg_desc_t *d, int16_t version, proto_rbuf_t *r
 int proto_msg_encode(const proto_msg_desc_t *d, int16_t version, const void *msg, proto_wbuf_t *w,
                      char *errstr, size_t errstr_size);
 
+/* Split encoding, for senders that splice record bytes in from elsewhere
+ * (Fetch answering with file segments, without copying them). It encodes as
+ * proto_msg_encode does, except that each non-null `records` field outside a
+ * tagged field is written as its length prefix only (records->len bytes),
+ * and records_fn(arg, records, at) is called with the field and the position
+ * in w right after that prefix: the full message is w[0..at) + the field's
+ * len bytes + the rest of w, for each call in turn (positions ascend).
+ * records->ptr is neither read nor checked, so the caller may keep a token
+ * there that leads to its own copy of the bytes. Inside a tagged field, whose
+ * size must be known, records are written from ptr as usual. */
+typedef void (*proto_records_fn)(void *arg, const proto_slice_t *records, size_t at);
+int proto_msg_encode_split(const proto_msg_desc_t *d, int16_t version, const void *msg,
+                           proto_wbuf_t *w, proto_records_fn records_fn, void *arg, char *errstr,
+                           size_t errstr_size);
+
 /* Shortcuts by API key: decode a request or response body of api_key at
  * version; KC_ERR__UNSUPPORTED if the key or version is unknown. */
 int proto_request_decode(int16_t api_key, int16_t version, proto_rbuf_t *r, void *out,
