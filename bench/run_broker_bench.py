@@ -4,9 +4,9 @@
     bench/run_broker_bench.py [BUILD_DIR] [--rounds N] [--sizes 100,1024]
                               [--mb MB] [--peers kc,mock] [--out FILE]
 
-Builds nothing: BUILD_DIR (default build/) must hold bin/kc-broker, and
-bin/rk_loadgen, bin/rk_mock_host and bin/bench_loopback (built with the project
-when pkg-config finds librdkafka). For each record size and round, and for each
+Builds nothing: BUILD_DIR (default build/) must hold bin/kc-broker,
+bin/bench_loopback, bin/bench_fetch_raw, and bin/rk_loadgen and bin/rk_mock_host
+(built with the project when pkg-config finds librdkafka). For each record size and round, and for each
 peer (the order alternates between rounds and sizes), it starts the peer fresh,
 produces MB megabytes of records with rk_loadgen (acks=1, linger.ms=5), then
 consumes them back from the beginning, and reads the peer's CPU time
@@ -15,6 +15,10 @@ to BUILD_DIR/bench-data (the real disk, default flush policy); its fetch phase
 reads files still in the page cache. librdkafka's mock keeps only the newest
 ~5 MB of a partition, so its consumer seeks back to the log start whenever it
 reaches the end (rk_loadgen --rewind) until it has read as many records.
+A third phase fetches the same records with bench_fetch_raw, a client that
+only walks batch headers: librdkafka's consumer builds a message per record
+and, with small records, sets the pace itself; the raw phase shows what the
+broker serves.
 
 Prints a table with CPU seconds per GB of record values moved and the ratios
 the benchmark targets (kc produce CPU/GB at most half the mock's; kc fetch at
@@ -35,6 +39,7 @@ import time
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 TOPIC = "bench"
+PHASES = ("produce", "consume", "fetch_raw")
 
 
 def proc_cpu(pid):
@@ -167,33 +172,55 @@ def run_loadgen(bindir, bootstrap, phase, count, size, rewind):
     return result
 
 
-def measure_peer(peer, bindir, size, count):
-    """One fresh peer: produce `count` records of `size` bytes, then fetch them back."""
+def run_fetch_raw(bindir, bootstrap, count, rewind):
+    cmd = [os.path.join(bindir, "bench_fetch_raw"), "--bootstrap", bootstrap, "--topic", TOPIC,
+           "--count", str(count), "--json"]
+    if rewind:
+        cmd.append("--rewind")
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
+    result = json.loads(lines[-1]) if lines else {}
+    if p.returncode != 0 or not lines:
+        result.setdefault("error", f"bench_fetch_raw exited {p.returncode}: {p.stderr.strip()}")
+    # MB/s here counts response bytes (the client does not look at values).
+    result["mb_per_s"] = result.get("wire_mb_per_s")
+    return result
+
+
+def measure_peer(peer, bindir, size, count, raw):
+    """One fresh peer: produce `count` records of `size` bytes, fetch them back with
+    librdkafka, then (raw) with bench_fetch_raw."""
     bootstrap = peer.start()
     out = {"peer": peer.name, "record_bytes": size, "records": count}
+    rewind = peer.name == "mock"
     try:
-        for phase in ("produce", "consume"):
+        for phase in ("produce", "consume") + (("fetch_raw",) if raw else ()):
             cpu0, wb0, t0 = peer.cpu(), peer.write_bytes(), time.monotonic()
-            res = run_loadgen(bindir, bootstrap, phase, count, size,
-                              rewind=(phase == "consume" and peer.name == "mock"))
+            if phase == "fetch_raw":
+                res = run_fetch_raw(bindir, bootstrap, count, rewind)
+            else:
+                res = run_loadgen(bindir, bootstrap, phase, count, size,
+                                  rewind=(phase == "consume" and rewind))
             cpu1, wb1, t1 = peer.cpu(), peer.write_bytes(), time.monotonic()
+            # CPU per GB of record values, the same yardstick for every phase.
             gb = count * size / 1e9
             cpu = cpu1 - cpu0
             out[phase] = {
                 "mb_per_s": res.get("mb_per_s"),
                 "records_per_s": res.get("records_per_s"),
                 "elapsed_s": res.get("elapsed_s"),
-                "loadgen_cpu_s": res.get("loadgen_cpu_s"),
+                "client_cpu_s": res.get("loadgen_cpu_s", res.get("client_cpu_s")),
                 "broker_cpu_s": round(cpu, 3),
                 "broker_cpu_s_per_gb": round(cpu / gb, 3),
                 "phase_wall_s": round(t1 - t0, 3),
                 "broker_disk_write_bytes": (wb1 - wb0) if wb0 is not None and wb1 is not None
                 else None,
-                "loadgen": res,
+                "client": res,
             }
             if "error" in res:
                 out[phase]["error"] = res["error"]
-                break
+                if phase == "produce":
+                    break
     finally:
         peer.stop()
     return out
@@ -214,7 +241,7 @@ def summarize(runs, loopback_mb_s):
         row = {"record_bytes": size}
         for peer in ("kc", "mock"):
             mine = [r for r in runs if r["peer"] == peer and r["record_bytes"] == size]
-            for phase in ("produce", "consume"):
+            for phase in PHASES:
                 ok = [r[phase] for r in mine if phase in r and "error" not in r[phase]]
                 row[f"{peer}_{phase}_mb_per_s"] = median([p["mb_per_s"] for p in ok])
                 row[f"{peer}_{phase}_cpu_s_per_gb"] = median(
@@ -222,9 +249,10 @@ def summarize(runs, loopback_mb_s):
                 row[f"{peer}_{phase}_runs"] = len(ok)
         kc_p, mock_p = row["kc_produce_cpu_s_per_gb"], row["mock_produce_cpu_s_per_gb"]
         row["produce_cpu_ratio_kc_over_mock"] = (kc_p / mock_p) if kc_p and mock_p else None
-        kc_f = row["kc_consume_mb_per_s"]
-        row["fetch_ratio_kc_over_loopback"] = (kc_f / loopback_mb_s) if kc_f and loopback_mb_s \
-            else None
+        for phase in ("consume", "fetch_raw"):
+            kc_f = row[f"kc_{phase}_mb_per_s"]
+            row[f"{phase}_ratio_kc_over_loopback"] = (kc_f / loopback_mb_s) \
+                if kc_f and loopback_mb_s else None
         rows.append(row)
     return rows
 
@@ -232,27 +260,39 @@ def summarize(runs, loopback_mb_s):
 def print_table(rows, loopback_mb_s):
     print()
     print(f"one loopback TCP connection: {fmt(loopback_mb_s, '.0f')} MB/s (median)")
-    print("MB/s = record values per second (librdkafka client); CPU = broker process "
-          "CPU seconds per GB of record values; medians over rounds")
-    hdr = ("size", "peer", "prod MB/s", "prod CPU/GB", "fetch MB/s", "fetch CPU/GB")
-    print("%-6s %-5s %10s %12s %11s %13s" % hdr)
+    print("MB/s: produce and fetch(rk) = record values per second seen by librdkafka; "
+          "fetch(raw) = Fetch response bytes per second (bench_fetch_raw).")
+    print("CPU/GB: broker process CPU seconds per GB of record values. Medians over rounds.")
+    hdr = ("size", "peer", "prod MB/s", "CPU/GB", "fetch(rk) MB/s", "CPU/GB", "fetch(raw) MB/s",
+           "CPU/GB")
+    line = "%-6s %-5s %10s %7s %15s %7s %16s %7s"
+    print(line % hdr)
     for row in rows:
         for peer in ("kc", "mock"):
-            print("%-6s %-5s %10s %12s %11s %13s" % (
+            print(line % (
                 f"{row['record_bytes']}B", peer,
                 fmt(row[f"{peer}_produce_mb_per_s"], ".1f"),
                 fmt(row[f"{peer}_produce_cpu_s_per_gb"], ".2f"),
                 fmt(row[f"{peer}_consume_mb_per_s"], ".1f"),
-                fmt(row[f"{peer}_consume_cpu_s_per_gb"], ".2f")))
+                fmt(row[f"{peer}_consume_cpu_s_per_gb"], ".2f"),
+                fmt(row[f"{peer}_fetch_raw_mb_per_s"], ".1f"),
+                fmt(row[f"{peer}_fetch_raw_cpu_s_per_gb"], ".2f")))
     print()
-    print("%-6s %28s %30s" % ("size", "produce CPU/GB kc/mock", "kc fetch / loopback TCP"))
+
+    def verdict(v, ok):
+        return "" if v is None else ("(target met)" if ok(v) else "(target missed)")
+
+    print("%-6s %-34s %-34s %-34s" % ("size", "produce CPU/GB kc/mock (<= 0.5)",
+                                       "kc fetch(rk) / loopback (>= 70%)",
+                                       "kc fetch(raw) / loopback (>= 70%)"))
     for row in rows:
-        r1, r2 = row["produce_cpu_ratio_kc_over_mock"], row["fetch_ratio_kc_over_loopback"]
-        print("%-6s %20s %-7s %22s %-7s" % (
+        r1 = row["produce_cpu_ratio_kc_over_mock"]
+        r2, r3 = row["consume_ratio_kc_over_loopback"], row["fetch_raw_ratio_kc_over_loopback"]
+        print("%-6s %-34s %-34s %-34s" % (
             f"{row['record_bytes']}B",
-            fmt(r1, ".2f"), "" if r1 is None else ("(<=0.5 ok)" if r1 <= 0.5 else "(miss)"),
-            "-" if r2 is None else fmt(r2 * 100, ".0f") + "%",
-            "" if r2 is None else ("(>=70% ok)" if r2 >= 0.7 else "(miss)")))
+            f"{fmt(r1, '.2f')} {verdict(r1, lambda v: v <= 0.5)}",
+            ("-" if r2 is None else f"{r2 * 100:.0f}% ") + verdict(r2, lambda v: v >= 0.7),
+            ("-" if r3 is None else f"{r3 * 100:.0f}% ") + verdict(r3, lambda v: v >= 0.7)))
 
 
 def main():
@@ -264,12 +304,14 @@ def main():
                     help="megabytes of record values per size and peer (default 200)")
     ap.add_argument("--peers", default="kc,mock")
     ap.add_argument("--loopback-gb", type=float, default=4)
+    ap.add_argument("--no-raw", dest="raw", action="store_false",
+                    help="skip the bench_fetch_raw phase")
     ap.add_argument("--out")
     args = ap.parse_args()
 
     build = os.path.abspath(args.build)
     bindir = os.path.join(build, "bin")
-    need = ["rk_loadgen", "bench_loopback"]
+    need = ["rk_loadgen", "bench_loopback"] + (["bench_fetch_raw"] if args.raw else [])
     peers = args.peers.split(",")
     need += (["kc-broker"] if "kc" in peers else []) + (["rk_mock_host"] if "mock" in peers else [])
     missing = [n for n in need if not os.access(os.path.join(bindir, n), os.X_OK)]
@@ -301,15 +343,17 @@ def main():
             for name in order:
                 peer = KcBroker(bindir, os.path.join(build, "bench-data", f"kc-{size}")) \
                     if name == "kc" else MockCluster(bindir)
-                r = measure_peer(peer, bindir, size, count)
+                r = measure_peer(peer, bindir, size, count, args.raw)
                 r["round"] = rnd
                 runs.append(r)
-                p, c = r.get("produce", {}), r.get("consume", {})
+                p, c, f = (r.get(ph, {}) for ph in PHASES)
                 print(f"round {rnd} {size:>5}B {name:<4}: produce {fmt(p.get('mb_per_s'), '7.1f')}"
-                      f" MB/s, {fmt(p.get('broker_cpu_s_per_gb'), '.2f')} CPU-s/GB;"
-                      f" fetch {fmt(c.get('mb_per_s'), '7.1f')} MB/s,"
-                      f" {fmt(c.get('broker_cpu_s_per_gb'), '.2f')} CPU-s/GB"
-                      + "".join(f"  [{ph} error: {r[ph]['error']}]" for ph in ("produce", "consume")
+                      f" MB/s {fmt(p.get('broker_cpu_s_per_gb'), '.2f')} CPU-s/GB;"
+                      f" fetch(rk) {fmt(c.get('mb_per_s'), '7.1f')} MB/s"
+                      f" {fmt(c.get('broker_cpu_s_per_gb'), '.2f')} CPU-s/GB;"
+                      f" fetch(raw) {fmt(f.get('mb_per_s'), '7.1f')} MB/s"
+                      f" {fmt(f.get('broker_cpu_s_per_gb'), '.2f')} CPU-s/GB"
+                      + "".join(f"  [{ph} error: {r[ph]['error'][:200]}]" for ph in PHASES
                                 if ph in r and "error" in r[ph]), flush=True)
 
     rows = summarize(runs, loopback_mb_s)
