@@ -182,6 +182,30 @@ static const synonym_row_t synonym_rows[] = {
     {"segment.ms", {"log.roll.ms", "log.roll.hours"}},
 };
 
+/* Kafka's broker-level names of topic properties kc-broker has no broker
+ * property for: DescribeConfigs names the default after them, as Kafka does
+ * (clients key synonyms by name, so the default must not reuse the topic
+ * property's own name). */
+static const char *const kafka_broker_names[][2] = {
+    {"cleanup.policy", "log.cleanup.policy"},
+    {"delete.retention.ms", "log.cleaner.delete.retention.ms"},
+    {"file.delete.delay.ms", "log.segment.delete.delay.ms"},
+    {"max.compaction.lag.ms", "log.cleaner.max.compaction.lag.ms"},
+    {"message.timestamp.after.max.ms", "log.message.timestamp.after.max.ms"},
+    {"message.timestamp.before.max.ms", "log.message.timestamp.before.max.ms"},
+    {"min.cleanable.dirty.ratio", "log.cleaner.min.cleanable.ratio"},
+    {"min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms"},
+    {"preallocate", "log.preallocate"},
+    {"segment.jitter.ms", "log.roll.jitter.ms"},
+};
+
+static const char *default_synonym_name(const char *topic_name)
+{
+    for (size_t i = 0; i < sizeof(kafka_broker_names) / sizeof(kafka_broker_names[0]); i++)
+        if (!strcmp(kafka_broker_names[i][0], topic_name)) return kafka_broker_names[i][1];
+    return topic_name; /* compression.type, min.insync.replicas, ...: the same name */
+}
+
 static const synonym_row_t *synonym_find(const char *topic_name)
 {
     for (size_t i = 0; i < sizeof(synonym_rows) / sizeof(synonym_rows[0]); i++)
@@ -286,7 +310,7 @@ int broker_topic_conf_synonyms(const broker_t *b, const broker_topic_t *t, const
         out[n++].source = set ? BROKER_CONF_SRC_STATIC_BROKER : BROKER_CONF_SRC_DEFAULT;
     }
     if (!s && n < max) {
-        out[n].name = p->name;
+        out[n].name = default_synonym_name(p->name);
         snprintf(out[n].value, sizeof(out[n].value), "%s", p->def ? p->def : "");
         out[n].has_value = p->def != NULL;
         out[n++].source = BROKER_CONF_SRC_DEFAULT;

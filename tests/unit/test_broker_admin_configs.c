@@ -139,6 +139,9 @@ static void test_describe_topic_sources_synonyms_docs(void **state)
     assert_true(at_str_is(c->value, "delete"));
     assert_int_equal(c->config_source, 5);
     assert_int_equal(c->config_type, 7); /* LIST */
+    /* Named after Kafka's broker property, as clients key synonyms by name. */
+    assert_int_equal(c->synonyms.n, 1);
+    assert_true(at_str_is(c->synonyms.v[0].name, "log.cleanup.policy"));
 
     /* One key asked for: one answered; v1 has no documentation. */
     r = at_describe(fd, 1, 2, "described", "retention.bytes", 0, 0);
