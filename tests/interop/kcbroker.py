@@ -340,6 +340,40 @@ def check_exactly_once(sent, got, what):
         % (what, sum(len(v) for v in sent.values()), len(sent)))
 
 
+def check_in_send_order(sent, got, what, key_of=None):
+    """For clients that pick partitions themselves. sent: values in the order
+    they were produced; got: [(partition, offset, key, value), ...]. Every
+    value arrives exactly once, each partition holds its values in send order
+    at increasing offsets, and (key_of) all values of one key share a partition."""
+    index = {v: i for i, v in enumerate(sent)}
+    check(len(index) == len(sent), "%s: the sent values are not unique" % what)
+    seen = {}
+    for p, off, key, v in got:
+        check(v in index, "%s: read a value never sent: %r (partition %d offset %d)"
+              % (what, v, p, off))
+        check(v not in seen, "%s: %r read twice (partition %d offsets %d and %d)"
+              % (what, v, p, seen.get(v, (0, -1))[1], off))
+        seen[v] = (p, off)
+    missing = [v for v in sent if v not in seen]
+    check(not missing, "%s: %d of %d records never arrived, e.g. %r"
+          % (what, len(missing), len(sent), missing[:5]))
+    last = {}
+    key_part = {}
+    for p, off, key, v in got:
+        prev = last.get(p)
+        if prev is not None:
+            check(off > prev[0] and index[v] > prev[1],
+                  "%s: partition %d: %r at offset %d follows %r at offset %d"
+                  % (what, p, v, off, sent[prev[1]], prev[0]))
+        last[p] = (off, index[v])
+        if key_of is not None:
+            k = key_of(v)
+            check(key_part.setdefault(k, p) == p, "%s: key %r in partitions %d and %d"
+                  % (what, k, key_part[k], p))
+    log("%s: %d records in %d partitions arrived exactly once, in send order"
+        % (what, len(sent), len(last)))
+
+
 # ---- A raw Kafka-protocol client (just what the tests need) -----------------------
 
 def i8(v): return struct.pack(">b", v)

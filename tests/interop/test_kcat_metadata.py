@@ -40,4 +40,5 @@ def main(ctx):
     check(sorted(topics) == ["alpha", "beta"], "topics after restart: %r" % topics)
 
 
-run(main)
+if __name__ == "__main__":
+    run(main)

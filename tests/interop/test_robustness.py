@@ -288,4 +288,5 @@ def main(ctx):
     b.stop()
 
 
-kcbroker.run(main)
+if __name__ == "__main__":
+    kcbroker.run(main)

@@ -1,0 +1,94 @@
+"""confluent-kafka-python (librdkafka) against kc-broker: an idempotent
+producer sends 12,000 messages to a 3-partition topic and every delivery
+report must be OK; a consumer reads them back: exactly once, in order per
+partition, at the offsets the delivery reports gave. Then one topic per
+compression codec (gzip, snappy, lz4, zstd) makes the same round trip."""
+from kcbroker import check, check_exactly_once, log, require_module, run, wait_for
+
+N = 12000
+N_CODEC = 3000
+
+
+def produce(ck, bootstrap, topic, n, rng, extra=None):
+    """Returns {partition: [value, ...]} in offset order, from the delivery
+    reports, after checking every report is OK and offsets are dense."""
+    conf = {"bootstrap.servers": bootstrap, "enable.idempotence": True, "acks": "all",
+            "linger.ms": 5, "message.timeout.ms": 60000, "client.id": "kc-interop"}
+    conf.update(extra or {})
+    p = ck.Producer(conf)
+    reports = []
+    errors = []
+
+    def on_delivery(err, msg):
+        if err is not None:
+            errors.append(str(err))
+        else:
+            reports.append((msg.partition(), msg.offset(), msg.value().decode()))
+
+    for i in range(n):
+        value = "%s-%06d-%s" % (topic, i, "v" * rng.randrange(0, 300))
+        while True:
+            try:
+                p.produce(topic, value=value, key="k%03d" % rng.randrange(100),
+                          on_delivery=on_delivery)
+                break
+            except BufferError:  # local queue full: let deliveries drain
+                p.poll(0.05)
+        p.poll(0)
+    left = p.flush(60)
+    check(left == 0, "%s: %d messages still undelivered after 60s" % (topic, left))
+    check(not errors, "%s: %d delivery errors, e.g. %s" % (topic, len(errors), errors[:3]))
+    check(len(reports) == n, "%s: %d delivery reports for %d messages" % (topic, len(reports), n))
+    sent = {}
+    for part, off, v in sorted(reports):
+        sent.setdefault(part, []).append((off, v))
+    for part, recs in sent.items():
+        offs = [o for o, _ in recs]
+        check(offs == list(range(offs[0], offs[0] + len(offs))),
+              "%s: partition %d delivery offsets are not dense: %r..." % (topic, part, offs[:10]))
+        check(offs[0] == 0, "%s: partition %d starts at %d" % (topic, part, offs[0]))
+    log("%s: %d delivery reports OK over partitions %r" % (topic, n, sorted(sent)))
+    return {part: [v for _, v in recs] for part, recs in sent.items()}
+
+
+def consume(ck, bootstrap, topic, partitions, total, group):
+    """Reads every partition from the beginning to its end (assign, no
+    group protocol): [(partition, offset, value), ...]."""
+    c = ck.Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                     "enable.auto.commit": False, "enable.partition.eof": True,
+                     "auto.offset.reset": "earliest", "client.id": "kc-interop"})
+    c.assign([ck.TopicPartition(topic, p, ck.OFFSET_BEGINNING) for p in partitions])
+    got = []
+    at_eof = set()
+
+    def step():
+        for m in c.consume(500, 1.0):
+            if m.error():
+                if m.error().code() == ck.KafkaError._PARTITION_EOF:
+                    at_eof.add(m.partition())
+                    continue
+                check(False, "%s: consumer error %s" % (topic, m.error()))
+            got.append((m.partition(), m.offset(), m.value().decode()))
+        return len(got) >= total and at_eof >= set(partitions)
+    wait_for(step, 90, "%s: %d records (have %d)" % (topic, total, len(got)), interval=0)
+    c.close()
+    return got
+
+
+def main(ctx):
+    ck = require_module("confluent_kafka", "python3-confluent-kafka")
+    log("confluent-kafka %s, librdkafka %s" % (ck.version()[0], ck.libversion()[0]))
+    b = ctx.broker({"num.partitions": "3"})
+    sent = produce(ck, b.bootstrap, "idem", N, ctx.rng)
+    got = consume(ck, b.bootstrap, "idem", [0, 1, 2], N, "g-idem")
+    check_exactly_once(sent, got, "idempotent producer")
+    for codec in ("gzip", "snappy", "lz4", "zstd"):
+        topic = "codec-" + codec
+        sent = produce(ck, b.bootstrap, topic, N_CODEC, ctx.rng,
+                       {"compression.type": codec, "linger.ms": 20})
+        got = consume(ck, b.bootstrap, topic, [0, 1, 2], N_CODEC, "g-" + codec)
+        check_exactly_once(sent, got, "compression " + codec)
+
+
+if __name__ == "__main__":
+    run(main)
