@@ -16,28 +16,28 @@ typedef struct gt_resp {
     uint8_t *frame;
 } gt_resp_t;
 
-static void gt_done(gt_resp_t *r)
+static inline void gt_done(gt_resp_t *r)
 {
     free(r->frame);
     r->frame = NULL;
     proto_arena_destroy(&r->arena);
 }
 
-static int64_t gt_now_ms(void)
+static inline int64_t gt_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void gt_sleep_ms(int ms)
+static inline void gt_sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
 }
 
 /* ConsumerProtocolSubscription v0 naming `topic` (NULL: none). */
-static proto_bytes_t gt_subscription(uint8_t *buf, const char *topic)
+static inline proto_bytes_t gt_subscription(uint8_t *buf, const char *topic)
 {
     proto_wbuf_t w = {0};
     proto_put_i16(&w, 0);
@@ -58,7 +58,7 @@ typedef struct gt_member {
     int32_t nmembers; /* in the last join response */
 } gt_member_t;
 
-static void gt_copy(char *dst, proto_str_t s)
+static inline void gt_copy(char *dst, proto_str_t s)
 {
     int n = s.len > 0 ? (s.len < 255 ? s.len : 255) : 0;
     memcpy(dst, s.ptr ? (const char *)s.ptr : "", (size_t)n);
@@ -69,7 +69,7 @@ static uint8_t gt_sub_buf[256];
 
 /* Sends a JoinGroup for m (its current id), protocol "range" with a
  * subscription to `topic`. Returns the correlation id. */
-static int32_t gt_join_send(gt_member_t *m, int16_t ver, const char *group, const char *instance,
+static inline int32_t gt_join_send(gt_member_t *m, int16_t ver, const char *group, const char *instance,
                             int32_t session_ms, const char *topic)
 {
     proto_join_group_request_t req;
@@ -89,7 +89,7 @@ static int32_t gt_join_send(gt_member_t *m, int16_t ver, const char *group, cons
 
 /* Receives the JoinGroup answer; remembers id, generation and leader.
  * Returns its error code (-999 when nothing came back). */
-static int gt_join_recv(gt_member_t *m, int16_t ver, int32_t corr, int timeout_ms)
+static inline int gt_join_recv(gt_member_t *m, int16_t ver, int32_t corr, int timeout_ms)
 {
     proto_join_group_response_t resp;
     gt_resp_t r;
@@ -110,7 +110,7 @@ static int gt_join_recv(gt_member_t *m, int16_t ver, int32_t corr, int timeout_m
 
 /* The v4+ join: MEMBER_ID_REQUIRED first, then the real join. Sends the
  * second join and returns its correlation id (the answer may be held). */
-static int32_t gt_join_start(gt_member_t *m, const char *group, int32_t session_ms)
+static inline int32_t gt_join_start(gt_member_t *m, const char *group, int32_t session_ms)
 {
     m->id[0] = '\0';
     int32_t corr = gt_join_send(m, 5, group, NULL, session_ms, "t1");
@@ -121,7 +121,7 @@ static int32_t gt_join_start(gt_member_t *m, const char *group, int32_t session_
 
 /* SyncGroup; the leader passes every member's id with an assignment of one
  * byte naming it. Returns the error; *assignment gets the first byte (or -1). */
-static int32_t gt_sync_send(gt_member_t *m, const char *group, gt_member_t **all, int n)
+static inline int32_t gt_sync_send(gt_member_t *m, const char *group, gt_member_t **all, int n)
 {
     proto_sync_group_request_t req;
     proto_msg_init(&proto_sync_group_request_desc, &req);
@@ -140,7 +140,7 @@ static int32_t gt_sync_send(gt_member_t *m, const char *group, gt_member_t **all
     return harness_send(m->fd, PROTO_API_SYNC_GROUP, 3, &req);
 }
 
-static int gt_sync_recv(gt_member_t *m, int32_t corr, int *assignment)
+static inline int gt_sync_recv(gt_member_t *m, int32_t corr, int *assignment)
 {
     proto_sync_group_response_t resp;
     gt_resp_t r;
@@ -156,7 +156,7 @@ static int gt_sync_recv(gt_member_t *m, int32_t corr, int *assignment)
     return err;
 }
 
-static int gt_heartbeat(gt_member_t *m, const char *group)
+static inline int gt_heartbeat(gt_member_t *m, const char *group)
 {
     proto_heartbeat_request_t req;
     proto_msg_init(&proto_heartbeat_request_desc, &req);
@@ -172,7 +172,7 @@ static int gt_heartbeat(gt_member_t *m, const char *group)
     return err;
 }
 
-static int gt_leave(gt_member_t *m, const char *group)
+static inline int gt_leave(gt_member_t *m, const char *group)
 {
     proto_leave_group_request_t req;
     proto_msg_init(&proto_leave_group_request_desc, &req);
@@ -192,7 +192,7 @@ static int gt_leave(gt_member_t *m, const char *group)
 }
 
 /* OffsetCommit v8 of one partition; returns the partition's error. */
-static int gt_commit(int fd, int16_t ver, const char *group, int32_t generation,
+static inline int gt_commit(int fd, int16_t ver, const char *group, int32_t generation,
                      const char *member, const char *topic, int32_t partition, int64_t offset,
                      const char *metadata)
 {
@@ -220,7 +220,7 @@ static int gt_commit(int fd, int16_t ver, const char *group, int32_t generation,
 
 /* OffsetFetch v7 of one partition: its committed offset (-1 none), or
  * -999 on a transport failure. Copies the metadata into meta if given. */
-static int64_t gt_fetch(int fd, const char *group, const char *topic, int32_t partition,
+static inline int64_t gt_fetch(int fd, const char *group, const char *topic, int32_t partition,
                         char *meta)
 {
     proto_offset_fetch_request_t req;
@@ -243,7 +243,7 @@ static int64_t gt_fetch(int fd, const char *group, const char *topic, int32_t pa
 }
 
 /* Auto-creates a topic through Metadata v4. */
-static void gt_create_topic(int fd, const char *topic)
+static inline void gt_create_topic(int fd, const char *topic)
 {
     proto_metadata_request_t req;
     proto_msg_init(&proto_metadata_request_desc, &req);
@@ -263,7 +263,7 @@ static void gt_create_topic(int fd, const char *topic)
 }
 
 /* The group's state name from DescribeGroups v5, into state. */
-static int gt_describe(int fd, const char *group, char *state, int32_t *members)
+static inline int gt_describe(int fd, const char *group, char *state, int32_t *members)
 {
     proto_describe_groups_request_t req;
     proto_msg_init(&proto_describe_groups_request_desc, &req);
