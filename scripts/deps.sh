@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages kc needs that are missing (as root, or with sudo).
 #   scripts/deps.sh          build dependencies
+#   scripts/deps.sh demo     + kcat, the client of the demo
 #   scripts/deps.sh test     + what the test suite uses (clang for fuzzing, third-party peers)
 set -euo pipefail
 
@@ -9,6 +10,7 @@ build_pkgs=(gcc make cmake pkg-config python3 zlib1g-dev libsnappy-dev liblz4-de
 test_pkgs=(clang libclang-rt-14-dev librdkafka-dev kcat python3-kafka python3-confluent-kafka)
 
 want=("${build_pkgs[@]}")
+[ "${1:-}" = demo ] && want+=(kcat)
 if [ "${1:-}" = test ]; then
     want+=("${test_pkgs[@]}")
     # kafkajs runs on Node.js; a machine may have it from elsewhere (with npm inside).
