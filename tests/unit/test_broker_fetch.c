@@ -366,6 +366,63 @@ static void test_parked_then_closed(void **state)
     assert_true(append_batch(h, "basic", 0, 1, 5) >= 0);
 }
 
+static void delete_topic_cb(harness_t *h, void *arg)
+{
+    broker_topic_t *t = broker_topic_find(h->broker, proto_str_of(arg));
+    char err[256];
+    if (t) broker_topic_delete(h->broker, t, err, sizeof(err));
+}
+
+/* The topic of a parked fetch is deleted: the fetch wakes and answers
+ * UNKNOWN_TOPIC_OR_PARTITION (it never keeps a partition across a wait). */
+static void test_parked_topic_deleted(void **state)
+{
+    harness_t *h = *state;
+    assert_int_equal(topic_make(h, "doomed", 1), 0);
+    int fd = harness_connect(h);
+    proto_arena_t a;
+    proto_arena_init(&a);
+    proto_fetch_request_t req;
+    fpart_t p = {"doomed", 0, 0, 1 << 20, -1};
+    build_req(h, &req, &a, 12, &p, 1, 1, 30000, 1 << 20);
+    int32_t corr = harness_send(fd, PROTO_API_FETCH, 12, &req);
+    proto_arena_destroy(&a);
+    assert_true(wait_parked(h, "doomed", 0, 1));
+    harness_on_loop(h, delete_topic_cb, (void *)"doomed");
+    fetch_reply_t r;
+    proto_arena_init(&r.arena);
+    r.frame = harness_recv(fd, PROTO_API_FETCH, 12, corr, &r.resp, &r.arena, 20000);
+    assert_non_null(r.frame);
+    assert_int_equal(only_part(&r)->error_code, KC_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    reply_free(&r);
+    close(fd);
+}
+
+/* read_committed: the last stable offset bounds reads; with no
+ * transactions in flight it is the high watermark. */
+static void test_read_committed(void **state)
+{
+    harness_t *h = *state;
+    int fd = harness_connect(h);
+    proto_arena_t a;
+    proto_arena_init(&a);
+    proto_fetch_request_t req;
+    fpart_t p = {"basic", 0, 0, 1 << 20, -1};
+    build_req(h, &req, &a, 11, &p, 1, 1, 0, 1 << 20);
+    req.isolation_level = 1;
+    fetch_reply_t r;
+    proto_arena_init(&r.arena);
+    r.frame = harness_call(fd, PROTO_API_FETCH, 11, &req, &r.resp, &r.arena);
+    proto_arena_destroy(&a);
+    assert_non_null(r.frame);
+    const part_data_t *pd = only_part(&r);
+    assert_int_equal(pd->error_code, 0);
+    assert_int_equal(pd->last_stable_offset, pd->high_watermark);
+    assert_true(count_records(pd->records, NULL, NULL) > 0);
+    reply_free(&r);
+    close(fd);
+}
+
 /* Fetch versions below 4 are gone in Kafka 4: the connection closes. */
 static void test_v3_refused(void **state)
 {
@@ -396,6 +453,8 @@ int main(void)
         cmocka_unit_test(test_long_poll_parked_then_append),
         cmocka_unit_test(test_long_poll_times_out),
         cmocka_unit_test(test_parked_then_closed),
+        cmocka_unit_test(test_parked_topic_deleted),
+        cmocka_unit_test(test_read_committed),
         cmocka_unit_test(test_v3_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
