@@ -200,6 +200,10 @@ static group_member_t *member_new(group_t *g, const char *id, const group_join_r
 void group_member_free(group_member_t *m)
 {
     if (!m) return;
+    /* Only at shutdown can calls still be parked here (their connections
+     * are gone): make sure nothing points back at m. */
+    if (m->join_call) m->join_call->on_abandon = NULL;
+    if (m->sync_call) m->sync_call->on_abandon = NULL;
     if (m->timer) event_free(m->timer);
     protocols_free(m->protocols, m->nprotocols);
     free(m->assignment);
@@ -490,11 +494,13 @@ static void complete_join(group_t *g)
 {
     evtimer_del(g->join_timer);
     g->initial_delay = 0;
+    reply_batch_t rb = {0};
     group_member_t *m, *next;
     for (m = TAILQ_FIRST(&g->members); m; m = next) {
         next = TAILQ_NEXT(m, link);
         if (!m->awaiting_join && !m->instance_id) {
             log_info("group %s: member %s did not rejoin in time; removing it", g->id, m->id);
+            take_calls(m, &rb, KC_ERR_UNKNOWN_MEMBER_ID, KC_ERR_UNKNOWN_MEMBER_ID);
             group_unlink_member(g, m);
         }
     }
@@ -507,13 +513,13 @@ static void complete_join(group_t *g)
             /* Only static members that have not rejoined: wait for them (or
              * for their sessions to end). */
             arm(g->join_timer, rebalance_timeout(g));
+            batch_send(g, &rb);
             return;
         }
     }
     g->generation++;
     free(g->protocol_name);
     g->protocol_name = NULL;
-    reply_batch_t rb = {0};
     if (g->nmembers == 0) {
         group_set_state(g, GROUP_EMPTY);
         log_info("group %s: generation %d is empty", g->id, g->generation);

@@ -69,8 +69,8 @@ static uint8_t gt_sub_buf[256];
 
 /* Sends a JoinGroup for m (its current id), protocol "range" with a
  * subscription to `topic`. Returns the correlation id. */
-static inline int32_t gt_join_send(gt_member_t *m, int16_t ver, const char *group, const char *instance,
-                            int32_t session_ms, const char *topic)
+static inline int32_t gt_join_send(gt_member_t *m, int16_t ver, const char *group,
+                                   const char *instance, int32_t session_ms, const char *topic)
 {
     proto_join_group_request_t req;
     proto_msg_init(&proto_join_group_request_desc, &req);
@@ -193,8 +193,8 @@ static inline int gt_leave(gt_member_t *m, const char *group)
 
 /* OffsetCommit v8 of one partition; returns the partition's error. */
 static inline int gt_commit(int fd, int16_t ver, const char *group, int32_t generation,
-                     const char *member, const char *topic, int32_t partition, int64_t offset,
-                     const char *metadata)
+                            const char *member, const char *topic, int32_t partition,
+                            int64_t offset, const char *metadata)
 {
     proto_offset_commit_request_t req;
     proto_msg_init(&proto_offset_commit_request_desc, &req);
@@ -221,7 +221,7 @@ static inline int gt_commit(int fd, int16_t ver, const char *group, int32_t gene
 /* OffsetFetch v7 of one partition: its committed offset (-1 none), or
  * -999 on a transport failure. Copies the metadata into meta if given. */
 static inline int64_t gt_fetch(int fd, const char *group, const char *topic, int32_t partition,
-                        char *meta)
+                               char *meta)
 {
     proto_offset_fetch_request_t req;
     proto_msg_init(&proto_offset_fetch_request_desc, &req);

@@ -14,8 +14,8 @@ static int setup(void **state)
 {
     static harness_t h;
     static const char *const overrides[] = {"group.initial.rebalance.delay.ms=0",
-                                            "group.min.session.timeout.ms=100",
-                                            "num.partitions=2", NULL};
+                                            "group.min.session.timeout.ms=100", "num.partitions=2",
+                                            NULL};
     harness_start(&h, overrides);
     *state = &h;
     int fd = harness_connect(&h);
@@ -350,6 +350,85 @@ static void test_last_member_session_ends(void **state)
     close(fd);
 }
 
+/* group.initial.rebalance.delay.ms: members arriving within the delay land
+ * in the first generation together. */
+static int setup_delay(void **state)
+{
+    static harness_t h;
+    static const char *const overrides[] = {"group.initial.rebalance.delay.ms=2000",
+                                            "group.min.session.timeout.ms=100", NULL};
+    harness_start(&h, overrides);
+    *state = &h;
+    return 0;
+}
+
+static void test_initial_rebalance_delay(void **state)
+{
+    harness_t *h = *state;
+    gt_member_t a = {.fd = harness_connect(h)}, b = {.fd = harness_connect(h)};
+    int32_t ca = gt_join_start(&a, "g-delay", 10000);
+    int32_t cb = gt_join_start(&b, "g-delay", 10000);
+    assert_int_equal(gt_join_recv(&a, 5, ca, 10000), 0);
+    assert_int_equal(gt_join_recv(&b, 5, cb, 10000), 0);
+    assert_int_equal(a.generation, 1);
+    assert_int_equal(b.generation, 1);
+    assert_int_equal(a.nmembers + b.nmembers, 2); /* the leader lists both */
+    close(a.fd);
+    close(b.fd);
+}
+
+/* Several nodes in one process (the mock cluster's shape): each group has one
+ * coordinator among them, the others answer NOT_COORDINATOR, and without
+ * persistence commits are answered at once. */
+static void test_multi_node_coordinator(void **state)
+{
+    (void)state;
+    harness_t h;
+    memset(&h, 0, sizeof(h));
+    snprintf(h.dir, sizeof(h.dir), "/tmp/kc-test-groups-XXXXXX");
+    assert_non_null(mkdtemp(h.dir));
+    char dirs[300], err[512];
+    snprintf(dirs, sizeof(dirs), "log.dirs=%s", h.dir);
+    char *argv[] = {"kc-broker", "--override", "listeners=PLAINTEXT://127.0.0.1:0", "--override",
+                    dirs,        "--override", "group.initial.rebalance.delay.ms=0"};
+    assert_int_equal(broker_conf_from_argv(&h.conf, 7, argv, err, sizeof(err)), 0);
+    h.base = event_base_new();
+    broker_opts_t opts = {.node_count = 3, .first_node_id = 1, .persistent = 0};
+    h.broker = broker_new(h.base, &h.conf, &opts, err, sizeof(err));
+    assert_non_null(h.broker);
+    pthread_create(&h.thread, NULL, harness_loop_, &h);
+
+    int32_t coord = -1;
+    for (int i = 0; i < 3; i++) {
+        h.port = broker_server_port(h.broker->nodes[i].server, 0);
+        int fd = harness_connect(&h);
+        if (i == 0) gt_create_topic(fd, "t1");
+        proto_find_coordinator_request_t req;
+        proto_msg_init(&proto_find_coordinator_request_desc, &req);
+        req.key = proto_str_of("g-multi");
+        proto_find_coordinator_response_t resp;
+        gt_resp_t r;
+        proto_arena_init(&r.arena);
+        r.frame = harness_call(fd, PROTO_API_FIND_COORDINATOR, 2, &req, &resp, &r.arena);
+        assert_non_null(r.frame);
+        assert_int_equal(resp.error_code, 0);
+        assert_true(coord == -1 || coord == resp.node_id); /* every node agrees */
+        coord = resp.node_id;
+        gt_done(&r);
+        close(fd);
+    }
+    for (int i = 0; i < 3; i++) {
+        h.port = broker_server_port(h.broker->nodes[i].server, 0);
+        int fd = harness_connect(&h);
+        int err_code = gt_commit(fd, 8, "g-multi", -1, "", "t1", 0, 11, NULL);
+        assert_int_equal(err_code, h.broker->nodes[i].id == coord ? 0 : KC_ERR_NOT_COORDINATOR);
+        if (h.broker->nodes[i].id == coord)
+            assert_int_equal(gt_fetch(fd, "g-multi", "t1", 0, NULL), 11);
+        close(fd);
+    }
+    harness_stop(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +441,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_old_join_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_find_coordinator, setup, teardown),
         cmocka_unit_test_setup_teardown(test_last_member_session_ends, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_initial_rebalance_delay, setup_delay, teardown),
+        cmocka_unit_test(test_multi_node_coordinator),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,9 +16,8 @@ static int setup(void **state)
 {
     static harness_t h;
     static const char *const overrides[] = {"group.initial.rebalance.delay.ms=0",
-                                            "group.min.session.timeout.ms=100",
-                                            "num.partitions=2", "offsets.retention.minutes=1",
-                                            NULL};
+                                            "group.min.session.timeout.ms=100", "num.partitions=2",
+                                            "offsets.retention.minutes=1", NULL};
     harness_start(&h, overrides);
     *state = &h;
     int fd = harness_connect(&h);
@@ -315,7 +314,8 @@ static void test_admin(void **state)
     r.frame = harness_call(fd, PROTO_API_OFFSET_DELETE, 0, &oreq, &oresp, &r.arena);
     assert_non_null(r.frame);
     assert_int_equal(oresp.error_code, 0);
-    assert_int_equal(oresp.topics.v[0].partitions.v[0].error_code, KC_ERR_GROUP_SUBSCRIBED_TO_TOPIC);
+    assert_int_equal(oresp.topics.v[0].partitions.v[0].error_code,
+                     KC_ERR_GROUP_SUBSCRIBED_TO_TOPIC);
     assert_int_equal(oresp.topics.v[1].partitions.v[0].error_code, 0);
     gt_done(&r);
     assert_int_equal(gt_fetch(fd, "g-adm-live", "t1", 0, NULL), 3);
