@@ -49,6 +49,7 @@ static const api_row_t api_rows[] = {
     {20, 1, 6, 1, broker_handle_delete_topics},
     {32, 1, 4, 1, broker_handle_describe_configs},
     {33, 0, 2, 0, broker_handle_alter_configs},
+    {35, 1, 4, 1, broker_handle_describe_log_dirs},
     {37, 0, 3, 0, broker_handle_create_partitions},
     {44, 0, 1, 0, broker_handle_incremental_alter_configs},
     {22, 0, 5, 0, broker_handle_init_producer_id},

@@ -28,6 +28,7 @@ void broker_handle_create_partitions(broker_call_t *call);
 void broker_handle_describe_configs(broker_call_t *call);
 void broker_handle_alter_configs(broker_call_t *call);
 void broker_handle_incremental_alter_configs(broker_call_t *call);
+void broker_handle_describe_log_dirs(broker_call_t *call);
 void broker_handle_produce(broker_call_t *call);
 void broker_handle_init_producer_id(broker_call_t *call);
 void broker_handle_fetch(broker_call_t *call);

@@ -397,6 +397,59 @@ static void test_create_partitions(void **state)
     close(fd);
 }
 
+static proto_describe_log_dirs_response_t *describe_dirs(int fd, int16_t v, const char *topic,
+                                                         int32_t *parts, int nparts)
+{
+    proto_describe_log_dirs_request_t req;
+    proto_msg_init(&proto_describe_log_dirs_request_desc, &req);
+    proto_describe_log_dirs_request_describable_log_dir_topic_t t;
+    proto_struct_init(&proto_describe_log_dirs_request_describable_log_dir_topic_sdesc, &t);
+    t.topic = proto_str_of(topic);
+    t.partitions.v = parts;
+    t.partitions.n = nparts;
+    req.topics.v = topic ? &t : NULL;
+    req.topics.n = topic ? 1 : -1;
+    proto_describe_log_dirs_response_t *resp = proto_arena_alloc(&at_arena, sizeof(*resp));
+    at_call(fd, PROTO_API_DESCRIBE_LOG_DIRS, v, &req, resp);
+    return resp;
+}
+
+static void test_describe_log_dirs(void **state)
+{
+    int fd = harness_connect(&h);
+    at_create_ok(fd, "sized", 2, NULL);
+    at_append(&h, "sized", 0, 3);
+    proto_describe_log_dirs_response_t *r = describe_dirs(fd, 4, NULL, NULL, 0);
+    assert_int_equal(r->results.n, 1);
+    assert_true(at_str_is(r->results.v[0].log_dir, h.dir));
+    assert_true(r->results.v[0].total_bytes > 0);
+    int found = 0;
+    for (int32_t i = 0; i < r->results.v[0].topics.n; i++) {
+        proto_describe_log_dirs_response_describe_log_dirs_topic_t *t =
+            &r->results.v[0].topics.v[i];
+        if (!at_str_is(t->name, "sized")) continue;
+        found = 1;
+        assert_int_equal(t->partitions.n, 2);
+        for (int32_t k = 0; k < 2; k++) {
+            int64_t want = at_offsets(&h, "sized", t->partitions.v[k].partition_index).bytes;
+            assert_int_equal(t->partitions.v[k].partition_size, want);
+            if (t->partitions.v[k].partition_index == 0) assert_true(want > 0);
+        }
+    }
+    assert_true(found);
+    /* Asked for one partition (and one that does not exist): that one. */
+    int32_t want[] = {1, 7};
+    r = describe_dirs(fd, 1, "sized", want, 2);
+    assert_int_equal(r->results.n, 1);
+    assert_int_equal(r->results.v[0].topics.n, 1);
+    assert_int_equal(r->results.v[0].topics.v[0].partitions.n, 1);
+    assert_int_equal(r->results.v[0].topics.v[0].partitions.v[0].partition_index, 1);
+    r = describe_dirs(fd, 2, "no-such-topic", want, 1);
+    assert_int_equal(r->results.v[0].topics.n, 0);
+    at_reset();
+    close(fd);
+}
+
 static void test_advertised_ranges(void **state)
 {
     int fd = harness_connect(&h);
@@ -404,8 +457,8 @@ static void test_advertised_ranges(void **state)
     proto_msg_init(&proto_api_versions_request_desc, &req);
     proto_api_versions_response_t resp;
     at_call(fd, PROTO_API_API_VERSIONS, 3, &req, &resp);
-    static const int16_t want[][3] = {{19, 2, 7}, {20, 1, 6}, {32, 1, 4},
-                                      {33, 0, 2}, {37, 0, 3}, {44, 0, 1}};
+    static const int16_t want[][3] = {{19, 2, 7}, {20, 1, 6}, {32, 1, 4}, {33, 0, 2},
+                                      {35, 1, 4}, {37, 0, 3}, {44, 0, 1}};
     for (size_t w = 0; w < sizeof(want) / sizeof(want[0]); w++) {
         int found = 0;
         for (int32_t i = 0; i < resp.api_keys.n; i++)
@@ -433,6 +486,7 @@ int main(void)
         cmocka_unit_test(test_delete_disabled),
         cmocka_unit_test(test_delete_then_create_is_a_new_topic),
         cmocka_unit_test(test_create_partitions),
+        cmocka_unit_test(test_describe_log_dirs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
