@@ -373,6 +373,82 @@ static void test_flush_before_ack(void **state)
     harness_stop(&h);
 }
 
+/* ---- Storage errors: a log whose appends or flushes fail ---------------------- */
+
+static broker_log_t *failing_log;
+static int fail_flush;
+static broker_log_ops_t faulty_ops;
+static const broker_log_ops_t *real_ops;
+
+static int faulty_append(broker_log_t *log, void *data, size_t len, int64_t now_ms,
+                         broker_log_append_info_t *info, char *errstr, size_t errstr_size)
+{
+    if (log == failing_log && !fail_flush) {
+        snprintf(errstr, errstr_size, "injected write failure");
+        return KC_ERR_KAFKA_STORAGE_ERROR;
+    }
+    return real_ops->append(log, data, len, now_ms, info, errstr, errstr_size);
+}
+
+static int faulty_flush_end(broker_log_t *log, broker_log_flush_t *ticket, int run_result,
+                            int64_t *flushed_offset)
+{
+    if (log == failing_log && fail_flush) run_result = KC_ERR_KAFKA_STORAGE_ERROR;
+    return real_ops->flush_end(log, ticket, run_result, flushed_offset);
+}
+
+/* Gives p's log the faulty operations (the loop is idle between requests). */
+static void make_faulty(harness_t *h, const char *topic, int32_t partition, int flush)
+{
+    broker_partition_t *p = broker_partition_find(h->broker, proto_str_of(topic), partition);
+    assert_non_null(p);
+    real_ops = p->log->ops;
+    faulty_ops = *real_ops;
+    faulty_ops.append = faulty_append;
+    faulty_ops.flush_end = faulty_flush_end;
+    p->log->ops = &faulty_ops;
+    failing_log = p->log;
+    fail_flush = flush;
+}
+
+static void test_storage_error_on_append(void **state)
+{
+    (void)state;
+    harness_t h;
+    static const char *const overrides[] = {"num.partitions=2", NULL};
+    harness_start(&h, overrides);
+    int fd = harness_connect(&h);
+    assert_int_equal(produce_one(fd, "disk", 0), 0);
+    assert_int_equal(produce_one(fd, "disk", 1), 0);
+    make_faulty(&h, "disk", 0, 0);
+    assert_int_equal(produce_one(fd, "disk", 0), -KC_ERR_KAFKA_STORAGE_ERROR);
+    /* The other partition goes on. */
+    assert_int_equal(produce_one(fd, "disk", 1), 1);
+    failing_log = NULL;
+    assert_int_equal(produce_one(fd, "disk", 0), 1);
+    close(fd);
+    harness_stop(&h);
+}
+
+static void test_storage_error_on_flush(void **state)
+{
+    (void)state;
+    harness_t h;
+    static const char *const overrides[] = {"num.partitions=2", "log.flush.interval.messages=1",
+                                            NULL};
+    harness_start(&h, overrides);
+    int fd = harness_connect(&h);
+    assert_int_equal(produce_one(fd, "fsync", 0), 0);
+    assert_int_equal(produce_one(fd, "fsync", 1), 0);
+    make_faulty(&h, "fsync", 0, 1);
+    /* Appended but not durable: the ack must not claim success. */
+    assert_int_equal(produce_one(fd, "fsync", 0), -KC_ERR_KAFKA_STORAGE_ERROR);
+    assert_int_equal(produce_one(fd, "fsync", 1), 1);
+    close(fd);
+    failing_log = NULL;
+    harness_stop(&h);
+}
+
 int main(void)
 {
     (void)harness_restart; /* the harness's, unused here */
@@ -394,6 +470,8 @@ int main(void)
         cmocka_unit_test(test_message_too_large),
         cmocka_unit_test(test_log_append_time),
         cmocka_unit_test(test_flush_before_ack),
+        cmocka_unit_test(test_storage_error_on_append),
+        cmocka_unit_test(test_storage_error_on_flush),
     };
     int failed = cmocka_run_group_tests_name("produce", tests, setup, teardown);
     failed += cmocka_run_group_tests_name("produce-own-broker", alone, NULL, NULL);
