@@ -51,7 +51,7 @@ static int message_round_trip(const proto_msg_desc_t *d, int16_t v, char *err, s
             if (proto_msg_decode(d, v, &r, back, &arena) != 0)
                 snprintf(err, errn, "%s", r.errstr);
             else if (proto_msg_encode(d, v, back, &b, err, errn) == 0)
-                ok = a.len == b.len && memcmp(a.data, b.data, a.len) == 0 &&
+                ok = a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0) &&
                      proto_rbuf_left(&r) == 0;
         }
     }
