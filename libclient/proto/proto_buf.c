@@ -233,6 +233,12 @@ void proto_put_u32_at(proto_wbuf_t *w, size_t at, uint32_t v)
 
 void proto_rbuf_init(proto_rbuf_t *r, const void *data, size_t len)
 {
+    static const uint8_t empty[1];
+    /* A NULL buffer (an empty wbuf) must not be offset: NULL + 0 is undefined. */
+    if (!data) {
+        data = empty;
+        len = 0;
+    }
     r->p = data;
     r->end = r->p + len;
     r->err = 0;
