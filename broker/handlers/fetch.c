@@ -224,6 +224,14 @@ static void read_item(fetch_ctx_t *ctx, const fetch_item_t *it, fetch_res_t *res
                                                                 : KC_ERR_UNKNOWN_LEADER_EPOCH;
         return;
     }
+    /* v12+: the epoch of the last batch the client has. An epoch newer than
+     * any this partition had is unknown to the epoch cache, which Kafka
+     * answers with OFFSET_OUT_OF_RANGE; the current one ends at the log end,
+     * so it never diverges. */
+    if (ctx->ver >= 12 && it->last_fetched_epoch > p->leader_epoch) {
+        res->error = KC_ERR_OFFSET_OUT_OF_RANGE;
+        return;
+    }
     broker_log_offsets_t o;
     broker_log_offsets(p->log, &o);
     if (it->fetch_offset < o.start || it->fetch_offset > o.end) {

@@ -190,6 +190,26 @@ static void test_errors(void **state)
     assert_int_equal(only_part(&r)->error_code, 0);
     reply_free(&r);
     leader_set(h, "basic", 0, h->broker->nodes[0].id, 0);
+
+    /* v12+: a last fetched epoch newer than any the partition had. */
+    proto_arena_t a;
+    proto_arena_init(&a);
+    proto_fetch_request_t req;
+    fpart_t lf = {"basic", 0, 2, 1000, -1};
+    build_req(h, &req, &a, 12, &lf, 1, 1, 0, 1 << 20);
+    req.topics.v[0].partitions.v[0].last_fetched_epoch = 5;
+    proto_arena_init(&r.arena);
+    r.frame = harness_call(fd, PROTO_API_FETCH, 12, &req, &r.resp, &r.arena);
+    assert_non_null(r.frame);
+    assert_int_equal(only_part(&r)->error_code, KC_ERR_OFFSET_OUT_OF_RANGE);
+    reply_free(&r);
+    req.topics.v[0].partitions.v[0].last_fetched_epoch = 0;
+    proto_arena_init(&r.arena);
+    r.frame = harness_call(fd, PROTO_API_FETCH, 12, &req, &r.resp, &r.arena);
+    assert_non_null(r.frame);
+    assert_int_equal(only_part(&r)->error_code, 0);
+    reply_free(&r);
+    proto_arena_destroy(&a);
     close(fd);
 }
 
