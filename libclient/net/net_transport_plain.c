@@ -1,0 +1,35 @@
+/* Plaintext transport: the socket as it is. */
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net/net_transport.h"
+
+static ssize_t plain_read(void *ctx, int fd, void *buf, size_t len)
+{
+    (void)ctx;
+    ssize_t n;
+    do {
+        n = recv(fd, buf, len, 0);
+    } while (n < 0 && errno == EINTR);
+    return n;
+}
+
+static ssize_t plain_write(void *ctx, int fd, const void *buf, size_t len)
+{
+    (void)ctx;
+    ssize_t n;
+    do {
+        /* MSG_NOSIGNAL: a peer that went away is an error to report, not SIGPIPE. */
+        n = send(fd, buf, len, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    return n;
+}
+
+static void plain_close(void *ctx, int fd)
+{
+    (void)ctx;
+    if (fd >= 0) close(fd);
+}
+
+const net_transport_t net_transport_plain = {"plaintext", plain_read, plain_write, plain_close};

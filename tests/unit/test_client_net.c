@@ -1,0 +1,432 @@
+/* The connection layer (net_conn) driven by an event loop on the test
+ * thread, against librdkafka's mock cluster, a kc-broker process and a
+ * scripted fake broker. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+
+#include "client_test_util.h"
+#include "kc/kc.h"
+#include "net/net_conn.h"
+#include "util/log.h"
+
+typedef struct got {
+    int n;          /* callbacks so far */
+    int order[256]; /* opaque index per callback, in order */
+    kc_err_t err[256];
+    int16_t version[256];
+    char errstr[512];
+    int broker_cnt;
+    int downs;
+    void (*on_down)(void *);
+    void *on_down_arg;
+} got_t;
+
+typedef struct slot {
+    got_t *g;
+    int idx;
+} slot_t;
+
+static void on_resp(const net_resp_t *r, void *opaque)
+{
+    slot_t *s = opaque;
+    got_t *g = s->g;
+    if (g->n < 256) {
+        g->order[g->n] = s->idx;
+        g->err[g->n] = r->err;
+        g->version[g->n] = r->version;
+    }
+    if (r->err && r->errstr) snprintf(g->errstr, sizeof(g->errstr), "%s", r->errstr);
+    if (!r->err && r->api_key == PROTO_API_METADATA) {
+        const proto_metadata_response_t *m = r->body;
+        g->broker_cnt = m->brokers.n;
+    }
+    g->n++;
+}
+
+static void on_state(net_conn_t *c, net_state_t s, kc_err_t err, const char *reason, void *opaque)
+{
+    (void)c;
+    (void)err;
+    (void)reason;
+    got_t *g = opaque;
+    if (s == NET_DOWN) {
+        g->downs++;
+        if (g->on_down) {
+            g->on_down(g->on_down_arg);
+            g->on_down = NULL;
+        }
+    }
+}
+
+static net_conn_conf_t test_conf(void)
+{
+    net_conn_conf_t cf = {
+        .client_id = "kc-test",
+        .connect_timeout_ms = 5000,
+        .api_version_timeout_ms = 5000,
+        .request_timeout_ms = 10000,
+        .backoff_ms = 10,
+        .backoff_max_ms = 100,
+        .max_in_flight = 5,
+        .max_frame = 1 << 20,
+    };
+    return cf;
+}
+
+static void run_until(struct event_base *base, const int *n, int want)
+{
+    while (*n < want)
+        event_base_loop(base, EVLOOP_ONCE);
+}
+
+static proto_metadata_request_t md_all(void)
+{
+    proto_metadata_request_t req;
+    proto_msg_init(&proto_metadata_request_desc, &req);
+    req.topics.v = NULL;
+    req.topics.n = -1;
+    req.allow_auto_topic_creation = false;
+    return req;
+}
+
+/* The 2.0.2 mock knows ApiVersions v0-2: the v4 request gets error 35 with
+ * no range (an empty list), so the retry is v0, which it answers. Metadata
+ * then goes out at the highest common version (the mock's 2). */
+static void test_apiversions_fallback_mock(void **state)
+{
+    (void)state;
+    tmock_t m;
+    assert_int_equal(tmock_start(&m, 1), 0);
+    char host[128];
+    int port;
+    tmock_first(&m, host, sizeof(host), &port);
+    struct event_base *base = event_base_new();
+    got_t g = {0};
+    net_conn_conf_t cf = test_conf();
+    net_conn_t *c = net_conn_new(base, &cf, host, port, -1, on_state, &g);
+    proto_metadata_request_t req = md_all();
+    slot_t s = {&g, 0};
+    assert_int_equal(net_request_send(c, PROTO_API_METADATA, &req, 0, 0, on_resp, &s), 0);
+    run_until(base, &g.n, 1);
+    if (g.err[0]) fprintf(stderr, "%s\n", g.errstr);
+    assert_int_equal(g.err[0], 0);
+    assert_int_equal(g.broker_cnt, 1);
+    assert_int_equal(g.version[0], 2);
+    assert_int_equal(net_conn_api_versions_version(c), 0);
+    assert_int_equal(net_conn_state(c), NET_UP);
+    net_conn_destroy(c);
+    event_base_free(base);
+    tmock_stop(&m);
+}
+
+/* kc-broker knows ApiVersions v4: no fallback; Metadata at the top (13). */
+static void test_apiversions_kc_broker(void **state)
+{
+    (void)state;
+    tbroker_t b = {0};
+    assert_int_equal(tbroker_start(&b), 0);
+    char host[128];
+    snprintf(host, sizeof(host), "%s", b.addr);
+    char *colon = strrchr(host, ':');
+    *colon = '\0';
+    struct event_base *base = event_base_new();
+    got_t g = {0};
+    net_conn_conf_t cf = test_conf();
+    net_conn_t *c = net_conn_new(base, &cf, host, atoi(colon + 1), -1, on_state, &g);
+    proto_metadata_request_t req = md_all();
+    slot_t s = {&g, 0};
+    assert_int_equal(net_request_send(c, PROTO_API_METADATA, &req, 0, 0, on_resp, &s), 0);
+    run_until(base, &g.n, 1);
+    assert_int_equal(g.err[0], 0);
+    assert_int_equal(net_conn_api_versions_version(c), 4);
+    assert_int_equal(g.version[0], 13);
+    net_conn_destroy(c);
+    event_base_free(base);
+    tbroker_stop(&b);
+}
+
+/* 200 requests queued at once, at most 5 on the wire: every callback fires,
+ * in the order sent. */
+static void test_pipelining_in_order(void **state)
+{
+    (void)state;
+    tmock_t m;
+    assert_int_equal(tmock_start(&m, 1), 0);
+    char host[128];
+    int port;
+    tmock_first(&m, host, sizeof(host), &port);
+    struct event_base *base = event_base_new();
+    got_t g = {0};
+    net_conn_conf_t cf = test_conf();
+    net_conn_t *c = net_conn_new(base, &cf, host, port, -1, on_state, &g);
+    proto_metadata_request_t req = md_all();
+    slot_t s[200];
+    for (int i = 0; i < 200; i++) {
+        s[i] = (slot_t){&g, i};
+        assert_int_equal(net_request_send(c, PROTO_API_METADATA, &req, 0, 0, on_resp, &s[i]), 0);
+    }
+    assert_int_equal(net_conn_pending(c), 200);
+    run_until(base, &g.n, 200);
+    for (int i = 0; i < 200; i++) {
+        assert_int_equal(g.order[i], i);
+        assert_int_equal(g.err[i], 0);
+    }
+    assert_int_equal(g.downs, 0);
+    net_conn_destroy(c);
+    event_base_free(base);
+    tmock_stop(&m);
+}
+
+/* A broker that answers too slowly: the request fails with a time-out and
+ * the connection is reset; the next request reconnects and succeeds. */
+static void test_request_timeout_resets(void **state)
+{
+    (void)state;
+    tmock_t m;
+    assert_int_equal(tmock_start(&m, 1), 0);
+    char host[128];
+    int port;
+    tmock_first(&m, host, sizeof(host), &port);
+    struct event_base *base = event_base_new();
+    got_t g = {0};
+    net_conn_conf_t cf = test_conf();
+    net_conn_t *c = net_conn_new(base, &cf, host, port, -1, on_state, &g);
+    proto_metadata_request_t req = md_all();
+    slot_t s0 = {&g, 0}, s1 = {&g, 1}, s2 = {&g, 2};
+    assert_int_equal(net_request_send(c, PROTO_API_METADATA, &req, 0, 0, on_resp, &s0), 0);
+    run_until(base, &g.n, 1);
+    assert_int_equal(g.err[0], 0);
+    rd_kafka_mock_broker_set_rtt(m.mc, 1, 60000);
+    assert_int_equal(net_request_send(c, PROTO_API_METADATA, &req, 100, 0, on_resp, &s1), 0);
+    run_until(base, &g.n, 2);
+    assert_int_equal(g.err[1], KC_ERR__TIMED_OUT);
+    assert_non_null(strstr(g.errstr, "Metadata"));
+    assert_int_equal(g.downs, 1);
+    rd_kafka_mock_broker_set_rtt(m.mc, 1, 0);
+    assert_int_equal(net_request_send(c, PROTO_API_METADATA, &req, 0, 0, on_resp, &s2), 0);
+    run_until(base, &g.n, 3);
+    assert_int_equal(g.err[2], 0);
+    net_conn_destroy(c);
+    event_base_free(base);
+    tmock_stop(&m);
+}
+
+static void bring_up(void *arg)
+{
+    tmock_t *m = arg;
+    rd_kafka_mock_broker_set_up(m->mc, 1);
+}
+
+/* The broker drops the connection: the waiting request survives it and is
+ * answered over the next connection, made after the backoff. */
+static void test_reconnect_after_close(void **state)
+{
+    (void)state;
+    tmock_t m;
+    assert_int_equal(tmock_start(&m, 1), 0);
+    char host[128];
+    int port;
+    tmock_first(&m, host, sizeof(host), &port);
+    struct event_base *base = event_base_new();
+    got_t g = {0};
+    net_conn_conf_t cf = test_conf();
+    net_conn_t *c = net_conn_new(base, &cf, host, port, -1, on_state, &g);
+    proto_metadata_request_t req = md_all();
+    slot_t s0 = {&g, 0}, s1 = {&g, 1};
+    assert_int_equal(net_request_send(c, PROTO_API_METADATA, &req, 0, 0, on_resp, &s0), 0);
+    run_until(base, &g.n, 1);
+    assert_int_equal(g.err[0], 0);
+    /* Down: the connection closes; up again once we saw it close. */
+    g.on_down = bring_up;
+    g.on_down_arg = &m;
+    rd_kafka_mock_broker_set_down(m.mc, 1);
+    run_until(base, &g.downs, 1);
+    assert_int_equal(net_request_send(c, PROTO_API_METADATA, &req, 0, 0, on_resp, &s1), 0);
+    run_until(base, &g.n, 2);
+    assert_int_equal(g.err[1], 0);
+    assert_int_equal(net_conn_state(c), NET_UP);
+    net_conn_destroy(c);
+    event_base_free(base);
+    tmock_stop(&m);
+}
+
+/* Nothing listens: a fail-fast request fails with the connect error; a
+ * normal one waits through reconnects and times out, naming the cause. */
+static void test_unreachable(void **state)
+{
+    (void)state;
+    struct event_base *base = event_base_new();
+    got_t g = {0};
+    net_conn_conf_t cf = test_conf();
+    net_conn_t *c = net_conn_new(base, &cf, "127.0.0.1", closed_port(), -1, on_state, &g);
+    proto_metadata_request_t req = md_all();
+    slot_t s0 = {&g, 0}, s1 = {&g, 1};
+    assert_int_equal(
+        net_request_send(c, PROTO_API_METADATA, &req, 0, NET_REQ_FAIL_FAST, on_resp, &s0), 0);
+    run_until(base, &g.n, 1);
+    assert_int_equal(g.err[0], KC_ERR__TRANSPORT);
+    assert_non_null(strstr(g.errstr, "refused"));
+    assert_int_equal(net_request_send(c, PROTO_API_METADATA, &req, 300, 0, on_resp, &s1), 0);
+    run_until(base, &g.n, 2);
+    assert_int_equal(g.err[1], KC_ERR__TIMED_OUT);
+    assert_non_null(strstr(g.errstr, "refused"));
+    assert_true(g.downs >= 2);
+    net_conn_destroy(c);
+    event_base_free(base);
+}
+
+/* An API the broker does not advertise fails with KC_ERR__UNSUPPORTED naming
+ * it; the connection stays up. */
+static void test_unsupported_api(void **state)
+{
+    (void)state;
+    tmock_t m;
+    assert_int_equal(tmock_start(&m, 1), 0);
+    char host[128];
+    int port;
+    tmock_first(&m, host, sizeof(host), &port);
+    struct event_base *base = event_base_new();
+    got_t g = {0};
+    net_conn_conf_t cf = test_conf();
+    net_conn_t *c = net_conn_new(base, &cf, host, port, -1, on_state, &g);
+    proto_describe_cluster_request_t req;
+    proto_msg_init(&proto_describe_cluster_request_desc, &req);
+    slot_t s = {&g, 0};
+    assert_int_equal(net_request_send(c, PROTO_API_DESCRIBE_CLUSTER, &req, 0, 0, on_resp, &s), 0);
+    run_until(base, &g.n, 1);
+    assert_int_equal(g.err[0], KC_ERR__UNSUPPORTED);
+    assert_non_null(strstr(g.errstr, "DescribeCluster"));
+    assert_int_equal(net_conn_state(c), NET_UP);
+    assert_int_equal(g.downs, 0);
+    net_conn_destroy(c);
+    event_base_free(base);
+    tmock_stop(&m);
+}
+
+static void fake_case(fake_mode_t mode, kc_err_t want)
+{
+    fake_broker_t fb;
+    assert_int_equal(fake_start(&fb, mode), 0);
+    struct event_base *base = event_base_new();
+    got_t g = {0};
+    net_conn_conf_t cf = test_conf();
+    net_conn_t *c = net_conn_new(base, &cf, "127.0.0.1", fb.port, -1, on_state, &g);
+    proto_metadata_request_t req = md_all();
+    slot_t s = {&g, 0};
+    assert_int_equal(net_request_send(c, PROTO_API_METADATA, &req, 0, 0, on_resp, &s), 0);
+    run_until(base, &g.n, 1);
+    assert_int_equal(g.err[0], want);
+    assert_int_equal(g.downs, 1);
+    net_conn_destroy(c);
+    event_base_free(base);
+    fake_stop(&fb);
+}
+
+/* A response whose correlation id is not the oldest request's closes the
+ * connection. */
+static void test_wrong_correlation_id(void **state)
+{
+    (void)state;
+    fake_case(FAKE_WRONG_CORR, KC_ERR__BAD_MSG);
+}
+
+/* A frame above receive.message.max.bytes closes the connection. */
+static void test_frame_limit(void **state)
+{
+    (void)state;
+    fake_case(FAKE_HUGE_FRAME, KC_ERR__TOO_LARGE);
+}
+
+/* Destroy with requests on the wire and waiting: each callback fires once,
+ * with KC_ERR__DESTROY, before destroy returns; none after. */
+static void test_destroy_in_flight(void **state)
+{
+    (void)state;
+    tmock_t m;
+    assert_int_equal(tmock_start(&m, 1), 0);
+    char host[128];
+    int port;
+    tmock_first(&m, host, sizeof(host), &port);
+    struct event_base *base = event_base_new();
+    got_t g = {0};
+    net_conn_conf_t cf = test_conf();
+    net_conn_t *c = net_conn_new(base, &cf, host, port, -1, on_state, &g);
+    proto_metadata_request_t req = md_all();
+    net_conn_connect(c);
+    while (net_conn_state(c) != NET_UP)
+        event_base_loop(base, EVLOOP_ONCE);
+    rd_kafka_mock_broker_set_rtt(m.mc, 1, 60000);
+    slot_t s[20];
+    for (int i = 0; i < 20; i++) {
+        s[i] = (slot_t){&g, i};
+        assert_int_equal(net_request_send(c, PROTO_API_METADATA, &req, 0, 0, on_resp, &s[i]), 0);
+    }
+    for (int i = 0; i < 10; i++)
+        event_base_loop(base, EVLOOP_NONBLOCK);
+    assert_int_equal(g.n, 0);
+    net_conn_destroy(c);
+    assert_int_equal(g.n, 20);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(g.err[i], KC_ERR__DESTROY);
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    assert_int_equal(g.n, 20);
+    event_base_free(base);
+    tmock_stop(&m);
+}
+
+static void destroy_from_cb(const net_resp_t *r, void *opaque)
+{
+    (void)r;
+    int *n = opaque;
+    (*n)++;
+    net_conn_destroy(r->conn);
+}
+
+/* Destroying the connection from inside its own callback is allowed. */
+static void test_destroy_from_callback(void **state)
+{
+    (void)state;
+    tmock_t m;
+    assert_int_equal(tmock_start(&m, 1), 0);
+    char host[128];
+    int port;
+    tmock_first(&m, host, sizeof(host), &port);
+    struct event_base *base = event_base_new();
+    net_conn_conf_t cf = test_conf();
+    net_conn_t *c = net_conn_new(base, &cf, host, port, -1, NULL, NULL);
+    proto_metadata_request_t req = md_all();
+    int n = 0;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(net_request_send(c, PROTO_API_METADATA, &req, 0, 0, destroy_from_cb, &n),
+                         0);
+    run_until(base, &n, 1);
+    /* The first callback destroyed it; the other two failed inside that. */
+    assert_int_equal(n, 3);
+    event_base_free(base);
+    tmock_stop(&m);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    if (getenv("KC_TEST_DEBUG")) util_log_set_level(LOG_LVL_DEBUG);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_apiversions_fallback_mock),
+        cmocka_unit_test(test_apiversions_kc_broker),
+        cmocka_unit_test(test_pipelining_in_order),
+        cmocka_unit_test(test_request_timeout_resets),
+        cmocka_unit_test(test_reconnect_after_close),
+        cmocka_unit_test(test_unreachable),
+        cmocka_unit_test(test_unsupported_api),
+        cmocka_unit_test(test_wrong_correlation_id),
+        cmocka_unit_test(test_frame_limit),
+        cmocka_unit_test(test_destroy_in_flight),
+        cmocka_unit_test(test_destroy_from_callback),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
