@@ -1,6 +1,7 @@
 """What survives a clean restart (SIGTERM, then a new process on the same log
-dir): topics and their partition counts, every record, a consumer group's
-committed offsets, and idempotent producer state.
+dir): topics with their partition counts and configuration, every record, a
+consumer group's committed offsets, and idempotent producer state (also
+after a kill -9).
 
 The producer-state part speaks the protocol directly (InitProducerId v0 and
 Produce v3 with hand-built batches, kcbroker.RawConn), because a third-party
@@ -24,6 +25,17 @@ def committed(ck, bootstrap, group, topic, parts):
         return {tp.partition: tp.offset for tp in got}
     finally:
         c.close()
+
+
+CFG = {"retention.ms": "123456789", "cleanup.policy": "delete", "segment.bytes": "1048576"}
+
+
+def topic_config(ck, bootstrap, topic):
+    from confluent_kafka.admin import AdminClient, ConfigResource
+    a = AdminClient({"bootstrap.servers": bootstrap})
+    res = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    entries = a.describe_configs([res])[res].result(30)
+    return {k: entries[k].value for k in CFG}
 
 
 def main(ctx):
@@ -55,12 +67,19 @@ def main(ctx):
     check(offsets == [0, 3], "base offsets %r" % offsets)
     conn.close()
     log("producer %d epoch %d wrote sequences 0-5 at offsets %r" % (pid, epoch, offsets))
+    # A topic created through the admin API, with its own configuration.
+    from confluent_kafka.admin import AdminClient, NewTopic
+    a = AdminClient({"bootstrap.servers": b.bootstrap})
+    a.create_topics([NewTopic("cfg", 2, 1, config=CFG)])["cfg"].result(30)
+    del a
+    check(topic_config(ck, b.bootstrap, "cfg") == CFG, "cfg's configuration before the restart")
     topics_before, _ = raw_metadata_ok(b.bootstrap)
 
     b.restart()
 
     topics_after, _ = raw_metadata_ok(b.bootstrap)
     check(topics_after == topics_before, "topics before %r, after %r" % (topics_before, topics_after))
+    check(topic_config(ck, b.bootstrap, "cfg") == CFG, "cfg's configuration after the restart")
     got = test_confluent.consume(ck, b.bootstrap, "keep", [0, 1, 2], 3000, "g-read")
     check_exactly_once(sent, got, "records after the restart")
     got_commit = committed(ck, b.bootstrap, "g-keep", "keep", [0, 1, 2])
@@ -90,6 +109,18 @@ def main(ctx):
           "idem-raw holds %r" % [v for _, _, v in got])
     check(committed(ck, b.bootstrap, "g-keep", "keep", [0, 1, 2]) == want_commit,
           "committed offsets after the second restart")
+    check(topic_config(ck, b.bootstrap, "cfg") == CFG, "cfg's configuration after two restarts")
+
+    # After a kill -9 the producer state comes back from snapshot plus log.
+    b.kill9()
+    b.start()
+    conn = RawConn(b.bootstrap)
+    err, off = conn.produce("idem-raw", 0, record_batch([b"r6"], pid, epoch, 6))
+    check(err == 0 and off == 6, "retry of sequence 6 after kill -9: error %d, offset %d" % (err, off))
+    err, off = conn.produce("idem-raw", 0, record_batch([b"r7"], pid, epoch, 7))
+    check(err == 0 and off == 7, "sequence 7 after kill -9: error %d, offset %d" % (err, off))
+    conn.close()
+    log("after kill -9: the retry of sequence 6 deduplicated, sequence 7 appended at 7")
 
 
 if __name__ == "__main__":
