@@ -350,6 +350,28 @@ static void test_last_member_session_ends(void **state)
     close(fd);
 }
 
+/* A member that does not rejoin within the rebalance timeout (5 s here) is
+ * dropped and the others get their generation without it. */
+static void test_rebalance_timeout_drops_silent_member(void **state)
+{
+    harness_t *h = *state;
+    gt_member_t a, b;
+    two_members(h, "g-rto", &a, &b, 10000);
+    gt_member_t c = {.fd = harness_connect(h)};
+    int32_t cc = gt_join_start(&c, "g-rto", 10000);
+    assert_int_equal(gt_heartbeat(&a, "g-rto"), KC_ERR_REBALANCE_IN_PROGRESS);
+    int32_t ca = gt_join_send(&a, 5, "g-rto", NULL, 10000, "t1");
+    /* B stays silent. */
+    assert_int_equal(gt_join_recv(&a, 5, ca, 20000), 0);
+    assert_int_equal(gt_join_recv(&c, 5, cc, 20000), 0);
+    assert_int_equal(a.generation, 3);
+    assert_int_equal(a.nmembers, 2);
+    assert_int_equal(gt_heartbeat(&b, "g-rto"), KC_ERR_UNKNOWN_MEMBER_ID);
+    close(a.fd);
+    close(b.fd);
+    close(c.fd);
+}
+
 /* group.initial.rebalance.delay.ms: members arriving within the delay land
  * in the first generation together. */
 static int setup_delay(void **state)
@@ -441,6 +463,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_old_join_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_find_coordinator, setup, teardown),
         cmocka_unit_test_setup_teardown(test_last_member_session_ends, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rebalance_timeout_drops_silent_member, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_initial_rebalance_delay, setup_delay, teardown),
         cmocka_unit_test(test_multi_node_coordinator),
     };
