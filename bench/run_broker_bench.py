@@ -158,30 +158,43 @@ class MockCluster(Peer):
             self.proc.wait()
 
 
-def run_loadgen(bindir, bootstrap, phase, count, size, rewind):
+def run_client(cmd, peer):
+    """Runs a client to completion, or stops it when the peer process exits
+    meanwhile (on a shared machine something else may kill it), so a lost
+    peer costs an error line instead of a client waiting for its timeout."""
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as p:
+        while True:
+            try:
+                out, err = p.communicate(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if peer.proc.poll() is not None:
+                    p.terminate()
+                    out, err = p.communicate()
+                    err = f"{peer.name} exited ({peer.proc.returncode}) during the phase\n" + err
+                    break
+    lines = [l for l in out.splitlines() if l.startswith("{")]
+    result = json.loads(lines[-1]) if lines else {}
+    if p.returncode != 0 or not lines:
+        tail = " | ".join(err.strip().splitlines()[:1] + err.strip().splitlines()[-2:])
+        result.setdefault("error", f"{os.path.basename(cmd[0])} exited {p.returncode}: {tail}")
+    return result
+
+
+def run_loadgen(bindir, peer, bootstrap, phase, count, size, rewind):
     cmd = [os.path.join(bindir, "rk_loadgen"), "--bootstrap", bootstrap, "--topic", TOPIC,
            "--count", str(count), "--size", str(size), "--" + phase]
     if rewind:
         cmd.append("--rewind")
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
-    result = json.loads(lines[-1]) if lines else {}
-    if p.returncode != 0 or not lines:
-        tail = "\n".join(p.stderr.strip().splitlines()[-5:])
-        result.setdefault("error", f"rk_loadgen exited {p.returncode}: {tail}")
-    return result
+    return run_client(cmd, peer)
 
 
-def run_fetch_raw(bindir, bootstrap, count, rewind):
+def run_fetch_raw(bindir, peer, bootstrap, count, rewind):
     cmd = [os.path.join(bindir, "bench_fetch_raw"), "--bootstrap", bootstrap, "--topic", TOPIC,
            "--count", str(count), "--json"]
     if rewind:
         cmd.append("--rewind")
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
-    result = json.loads(lines[-1]) if lines else {}
-    if p.returncode != 0 or not lines:
-        result.setdefault("error", f"bench_fetch_raw exited {p.returncode}: {p.stderr.strip()}")
+    result = run_client(cmd, peer)
     # MB/s here counts response bytes (the client does not look at values).
     result["mb_per_s"] = result.get("wire_mb_per_s")
     return result
@@ -197,9 +210,9 @@ def measure_peer(peer, bindir, size, count, raw):
         for phase in ("produce", "consume") + (("fetch_raw",) if raw else ()):
             cpu0, wb0, t0 = peer.cpu(), peer.write_bytes(), time.monotonic()
             if phase == "fetch_raw":
-                res = run_fetch_raw(bindir, bootstrap, count, rewind)
+                res = run_fetch_raw(bindir, peer, bootstrap, count, rewind)
             else:
-                res = run_loadgen(bindir, bootstrap, phase, count, size,
+                res = run_loadgen(bindir, peer, bootstrap, phase, count, size,
                                   rewind=(phase == "consume" and rewind))
             cpu1, wb1, t1 = peer.cpu(), peer.write_bytes(), time.monotonic()
             # CPU per GB of record values, the same yardstick for every phase.
@@ -219,7 +232,7 @@ def measure_peer(peer, bindir, size, count, raw):
             }
             if "error" in res:
                 out[phase]["error"] = res["error"]
-                if phase == "produce":
+                if phase == "produce" or peer.proc.poll() is not None:
                     break
     finally:
         peer.stop()
@@ -303,7 +316,8 @@ def main():
     ap.add_argument("--mb", type=float, default=200,
                     help="megabytes of record values per size and peer (default 200)")
     ap.add_argument("--peers", default="kc,mock")
-    ap.add_argument("--loopback-gb", type=float, default=4)
+    ap.add_argument("--loopback-gb", type=float, default=2,
+                    help="GB per bench_loopback round (3 rounds per benchmark round)")
     ap.add_argument("--no-raw", dest="raw", action="store_false",
                     help="skip the bench_fetch_raw phase")
     ap.add_argument("--out")
@@ -325,17 +339,25 @@ def main():
     print(f"machine: {info['machine']['nproc']} CPUs, {info['machine']['cpu_model']}, "
           f"load {info['machine']['loadavg'][0]:.1f}; source {info['source']}")
 
-    lb = subprocess.run([os.path.join(bindir, "bench_loopback"), "--bytes",
-                         str(int(args.loopback_gb * 1e9)), "--rounds", "3", "--json"],
-                        capture_output=True, text=True)
-    print(lb.stdout.strip().splitlines()[-2] if lb.stdout else lb.stderr)
-    loopback = json.loads(lb.stdout.strip().splitlines()[-1]) if lb.returncode == 0 else None
-    loopback_mb_s = loopback["median_gb_per_s"] * 1000 if loopback else None
+    loopbacks = []
+
+    def measure_loopback():
+        # Once per round, between the peers' runs, so the baseline sees the
+        # same machine load as they do.
+        lb = subprocess.run([os.path.join(bindir, "bench_loopback"), "--bytes",
+                             str(int(args.loopback_gb * 1e9)), "--rounds", "3", "--json"],
+                            capture_output=True, text=True)
+        if lb.returncode != 0:
+            print(f"bench_loopback failed: {lb.stderr.strip()}")
+            return
+        print(lb.stdout.strip().splitlines()[-2], flush=True)
+        loopbacks.append(json.loads(lb.stdout.strip().splitlines()[-1]))
 
     runs = []
     sizes = [int(s) for s in args.sizes.split(",")]
     step = 0
     for rnd in range(args.rounds):
+        measure_loopback()
         for size in sizes:
             count = max(1, int(args.mb * 1e6 / size))
             order = peers if step % 2 == 0 else list(reversed(peers))
@@ -356,6 +378,9 @@ def main():
                       + "".join(f"  [{ph} error: {r[ph]['error'][:200]}]" for ph in PHASES
                                 if ph in r and "error" in r[ph]), flush=True)
 
+    rates = [r for lb in loopbacks for r in lb["rounds"]]
+    loopback_mb_s = statistics.median(rates) * 1000 if rates else None
+    loopback = {"median_gb_per_s": loopback_mb_s / 1000 if rates else None, "runs": loopbacks}
     rows = summarize(runs, loopback_mb_s)
     print_table(rows, loopback_mb_s)
     info["machine"]["loadavg_end"] = os.getloadavg()

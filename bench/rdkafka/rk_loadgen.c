@@ -231,7 +231,7 @@ static int run_produce(const opts_t *o)
     /* Every record must be acknowledged (or failed) before the clock stops. */
     while (!error && st.delivered + st.failed < o->count) {
         rd_kafka_poll(rk, 100);
-        if (now_sec() - t0 > 600) error = "timed out waiting for delivery reports";
+        if (now_sec() - t0 > 300) error = "timed out waiting for delivery reports";
     }
     double secs = (st.last_dr > 0 ? st.last_dr : now_sec()) - t0;
     double cpu = cpu_sec() - cpu0;
