@@ -17,6 +17,7 @@
 #include "core/broker.h"
 #include "core/broker_int.h"
 #include "core/topic_conf.h"
+#include "groups/groups.h"
 #include "kc/kc_err.h"
 #include "producers/producers.h"
 #include "storage/log_file.h"
@@ -389,6 +390,7 @@ int broker_topic_delete(broker_t *b, broker_topic_t *t, char *errstr, size_t err
     t->partition_count = 0;
     int rc = topic_remove_data(b, t->name, count, errstr, errstr_size);
     log_info("deleted topic %s", t->name);
+    broker_groups_forget_topic(b, t->name);
     broker_topic_free(t);
     return rc;
 }

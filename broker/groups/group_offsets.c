@@ -326,3 +326,31 @@ int group_commit_check(group_t *g, int32_t generation, proto_str_t member_id,
         group_member_touch(m);
     return 0;
 }
+
+void broker_groups_forget_topic(broker_t *b, const char *topic)
+{
+    broker_groups_t *gs = groups_of(b);
+    if (!gs) return;
+    size_t it = 0;
+    group_t *g;
+    while (util_hmap_next(&gs->groups, &it, NULL, NULL, (void **)&g)) {
+        /* Collect first: deleting moves the map's slots. */
+        int32_t *parts = NULL;
+        size_t n = 0, cap = 0;
+        size_t oit = 0;
+        group_offset_t *o;
+        while (util_hmap_next(&g->offsets, &oit, NULL, NULL, (void **)&o)) {
+            if (strcmp(o->topic, topic)) continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 16;
+                int32_t *np = realloc(parts, cap * sizeof(*np));
+                if (!np) break;
+                parts = np;
+            }
+            parts[n++] = o->partition;
+        }
+        for (size_t i = 0; i < n; i++)
+            group_offset_delete(g, topic, parts[i]);
+        free(parts);
+    }
+}

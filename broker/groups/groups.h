@@ -132,6 +132,11 @@ void broker_groups_destroy(broker_t *b);
  * call it on the loop thread. Returns the number of offsets dropped. */
 int broker_groups_expire(broker_t *b, int64_t now_ms);
 
+/* A deleted topic's committed offsets go with it (Kafka's
+ * handleDeletedPartitions), so a topic created again under the name starts
+ * without them. Called by broker_topic_delete(). */
+void broker_groups_forget_topic(broker_t *b, const char *topic);
+
 /* ---- Coordinator lookup ---------------------------------------------------------- */
 
 /* The node coordinating group `id`: a stable hash of the id over the nodes

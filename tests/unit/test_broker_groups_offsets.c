@@ -356,6 +356,37 @@ static void test_admin(void **state)
     close(fd);
 }
 
+/* Deleting a topic drops its committed offsets, durably. */
+static void test_topic_delete_drops_offsets(void **state)
+{
+    harness_t *h = *state;
+    int fd = harness_connect(h);
+    assert_int_equal(gt_commit(fd, 8, "g-del", -1, "", "t2", 0, 5, NULL), 0);
+    assert_int_equal(gt_commit(fd, 8, "g-del", -1, "", "t1", 0, 6, NULL), 0);
+    proto_delete_topics_request_t req;
+    proto_msg_init(&proto_delete_topics_request_desc, &req);
+    proto_str_t name = proto_str_of("t2");
+    req.topic_names.v = &name;
+    req.topic_names.n = 1;
+    req.timeout_ms = 5000;
+    proto_delete_topics_response_t resp;
+    gt_resp_t r;
+    proto_arena_init(&r.arena);
+    r.frame = harness_call(fd, PROTO_API_DELETE_TOPICS, 4, &req, &resp, &r.arena);
+    assert_non_null(r.frame);
+    assert_int_equal(resp.responses.v[0].error_code, 0);
+    gt_done(&r);
+    gt_create_topic(fd, "t2");
+    assert_int_equal(gt_fetch(fd, "g-del", "t2", 0, NULL), -1);
+    assert_int_equal(gt_fetch(fd, "g-del", "t1", 0, NULL), 6);
+    close(fd);
+    harness_restart(h);
+    fd = harness_connect(h);
+    assert_int_equal(gt_fetch(fd, "g-del", "t2", 0, NULL), -1);
+    assert_int_equal(gt_fetch(fd, "g-del", "t1", 0, NULL), 6);
+    close(fd);
+}
+
 /* ---- Retention, run on the broker's loop thread ------------------------------------- */
 
 typedef struct expire_job {
@@ -430,6 +461,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_journal_compaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_admin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_topic_delete_drops_offsets, setup, teardown),
     };
     (void)harness_closed;
     return cmocka_run_group_tests(tests, NULL, NULL);
