@@ -2,6 +2,7 @@
 #ifndef KC_H
 #define KC_H
 
+#include "kc/kc_client.h"
 #include "kc/kc_conf.h"
 #include "kc/kc_err.h"
 

@@ -31,7 +31,7 @@ typedef struct tmock {
     char bootstrap[256];
 } tmock_t;
 
-static int tmock_start(tmock_t *m, int brokers)
+static inline int tmock_start(tmock_t *m, int brokers)
 {
     char errstr[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -44,7 +44,7 @@ static int tmock_start(tmock_t *m, int brokers)
     return 0;
 }
 
-static void tmock_stop(tmock_t *m)
+static inline void tmock_stop(tmock_t *m)
 {
     if (m->mc) rd_kafka_mock_cluster_destroy(m->mc);
     if (m->rk) rd_kafka_destroy(m->rk);
@@ -52,7 +52,7 @@ static void tmock_stop(tmock_t *m)
 }
 
 /* The first "host:port" of the bootstrap list, split. */
-static void tmock_first(const tmock_t *m, char *host, size_t hn, int *port)
+static inline void tmock_first(const tmock_t *m, char *host, size_t hn, int *port)
 {
     char tmp[256];
     snprintf(tmp, sizeof(tmp), "%s", m->bootstrap);
@@ -74,7 +74,7 @@ typedef struct tbroker {
     char addr[128];
 } tbroker_t;
 
-static int tbroker_start(tbroker_t *b)
+static inline int tbroker_start(tbroker_t *b)
 {
     snprintf(b->dir, sizeof(b->dir), "/tmp/kc-client-test-XXXXXX");
     if (!mkdtemp(b->dir)) return -1;
@@ -102,7 +102,7 @@ static int tbroker_start(tbroker_t *b)
     return rc;
 }
 
-static void tbroker_stop(tbroker_t *b)
+static inline void tbroker_stop(tbroker_t *b)
 {
     if (b->pid > 0) {
         kill(b->pid, SIGTERM);
@@ -127,7 +127,7 @@ typedef struct fake_broker {
     pthread_t thread;
 } fake_broker_t;
 
-static int read_full(int fd, void *buf, size_t n)
+static inline int read_full(int fd, void *buf, size_t n)
 {
     uint8_t *p = buf;
     while (n) {
@@ -139,7 +139,7 @@ static int read_full(int fd, void *buf, size_t n)
     return 0;
 }
 
-static void send_frame(int fd, proto_wbuf_t *w)
+static inline void send_frame(int fd, proto_wbuf_t *w)
 {
     proto_put_i32_at(w, 0, (int32_t)(w->len - 4));
     if (write(fd, w->data, w->len) != (ssize_t)w->len) return;
@@ -196,7 +196,7 @@ static void *fake_main(void *arg)
     return NULL;
 }
 
-static int fake_start(fake_broker_t *fb, fake_mode_t mode)
+static inline int fake_start(fake_broker_t *fb, fake_mode_t mode)
 {
     fb->mode = mode;
     fb->lfd = socket(AF_INET, SOCK_STREAM, 0);
@@ -211,7 +211,7 @@ static int fake_start(fake_broker_t *fb, fake_mode_t mode)
     return pthread_create(&fb->thread, NULL, fake_main, fb);
 }
 
-static void fake_stop(fake_broker_t *fb)
+static inline void fake_stop(fake_broker_t *fb)
 {
     shutdown(fb->lfd, SHUT_RDWR);
     close(fb->lfd);
@@ -219,7 +219,7 @@ static void fake_stop(fake_broker_t *fb)
 }
 
 /* A loopback port nothing listens on (bound, then closed). */
-static int closed_port(void)
+static inline int closed_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {0};
