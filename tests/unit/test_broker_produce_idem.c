@@ -345,6 +345,43 @@ static void test_recreated_topic_starts_clean(void **state)
     harness_stop(&h);
 }
 
+/* The log lost its tail after the snapshot was written (a machine crash
+ * with unflushed data): the snapshot claims batches the log no longer has,
+ * so it must be ignored, or a retry of a lost batch would be "acknowledged"
+ * as a duplicate of data that is gone. */
+static void test_snapshot_newer_than_log_ignored(void **state)
+{
+    (void)state;
+    harness_t h;
+    harness_start(&h, NULL);
+    int fd = harness_connect(&h);
+    int64_t pid = new_pid(fd);
+    char path[512];
+    assert_int_equal(idem(fd, "tail", pid, 0, 0, 1).base_offset, 0);
+    assert_int_equal(idem(fd, "tail", pid, 0, 1, 1).base_offset, 1);
+    close(fd);
+    harness_shutdown_(&h); /* the snapshot covers offsets 0..1 */
+    assert_true(snapshot_exists(&h, "tail-0"));
+    /* The test batches carry 2023 timestamps, so log.roll.ms gave each batch
+     * its own segment: losing the tail is losing the second segment. */
+    static const char *const lost[] = {"00000000000000000001.log", "00000000000000000001.index",
+                                       "00000000000000000001.timeindex", "clean-shutdown"};
+    for (size_t i = 0; i < sizeof(lost) / sizeof(lost[0]); i++) {
+        snprintf(path, sizeof(path), "%s/tail-0/%s", h.dir, lost[i]);
+        unlink(path);
+    }
+    harness_start_(&h, NULL);
+    fd = harness_connect(&h);
+    produce_result_t r = idem(fd, "tail", pid, 0, 1, 1);
+    assert_int_equal(r.error_code, 0);
+    assert_int_equal(r.base_offset, 1);
+    /* Appended again (offset 1 was lost), not answered as a duplicate. */
+    assert_int_equal(produce_one(fd, "tail", 0), 2);
+    assert_int_equal(idem(fd, "tail", pid, 0, 2, 1).base_offset, 3);
+    close(fd);
+    harness_stop(&h);
+}
+
 int main(void)
 {
     (void)harness_closed; /* the harness's, unused here */
@@ -362,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_state_rebuilt_after_crash),
         cmocka_unit_test(test_damaged_snapshot_ignored),
         cmocka_unit_test(test_recreated_topic_starts_clean),
+        cmocka_unit_test(test_snapshot_newer_than_log_ignored),
     };
     int failed = cmocka_run_group_tests_name("idempotence", shared, setup, teardown);
     failed += cmocka_run_group_tests_name("idempotence-restarts", alone, NULL, NULL);
