@@ -256,7 +256,23 @@ static void md_resp(const net_resp_t *resp, void *opaque)
         client_op_finish(c, op, 0, NULL);
         return;
     }
-    op->md = md_build(r, resp->node_id, net_conn_name(resp->conn));
+    /* A bootstrap connection has no node id yet: name the broker that
+     * answered by its address, as the cluster lists it. */
+    int32_t orig = resp->node_id;
+    char name[300];
+    snprintf(name, sizeof(name), "%s", net_conn_name(resp->conn));
+    for (int i = 0; orig < 0 && i < c->nbrokers; i++) {
+        const client_broker_t *b = c->brokers[i];
+        if (b->conn != resp->conn) continue;
+        for (int32_t j = 0; j < r->brokers.n; j++) {
+            const proto_metadata_response_broker_t *rb = &r->brokers.v[j];
+            if (rb->port == b->port && proto_str_eq(rb->host, b->host)) {
+                orig = rb->node_id;
+                snprintf(name, sizeof(name), "%s:%d/%d", b->host, b->port, (int)orig);
+            }
+        }
+    }
+    op->md = md_build(r, orig, name);
     if (!op->md)
         client_op_finish(c, op, KC_ERR__NO_MEMORY, "out of memory copying metadata");
     else

@@ -12,6 +12,7 @@ static const struct tool_cmd {
 } tool_cmds[] = {
     {"selfcheck", tool_selfcheck, "check the codec: every message and version, batches, codecs"},
     {"config", tool_config, "configuration reference (Markdown), check a .properties file"},
+    {"metadata", tool_metadata, "list brokers, topics and partitions of a cluster (like kcat -L)"},
 };
 
 static void usage(FILE *out)

@@ -5,5 +5,6 @@
 
 int tool_selfcheck(int argc, char **argv);
 int tool_config(int argc, char **argv);
+int tool_metadata(int argc, char **argv);
 
 #endif

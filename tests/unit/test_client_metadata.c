@@ -193,6 +193,8 @@ static void test_kc_broker(void **state)
     assert_int_equal(kc_metadata(c, NULL, 10000, &md, errstr, sizeof(errstr)), 0);
     assert_int_equal(md->broker_cnt, 1);
     assert_non_null(md->cluster_id);
+    /* Answered over the bootstrap connection, named by the cluster's id. */
+    assert_int_equal(md->orig_broker_id, md->brokers[0].id);
     kc_metadata_destroy(md);
     assert_int_equal(kc_metadata(c, "no-such-topic", 10000, &md, errstr, sizeof(errstr)), 0);
     assert_int_equal(md->topic_cnt, 1);
