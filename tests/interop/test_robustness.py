@@ -4,6 +4,11 @@ garbage bodies and requests whose array counts promise billions of entries.
 Afterwards the broker must still be running, answer a normal client, have
 kept its RSS reasonable and have logged no errors or sanitizer reports.
 
+Then, one at a time, well-formed Produce requests carrying broken record
+batches (a flipped bit, wrong record counts and lengths, garbage behind each
+compression codec, a gzip bomb, magic 3): each must be refused, and a good
+batch sent after each must land right after the previous good one.
+
 Randomness is seeded (the seed is printed; KC_TEST_SEED=N repeats a run).
 Frames that cannot be complete are abandoned at once; complete frames get a
 few seconds for an answer or a close, which is only counted, not judged,
@@ -11,6 +16,7 @@ except for invalid length prefixes, which Kafka answers by closing."""
 import socket
 import struct
 import threading
+import time
 
 from kcbroker import (RawConn, array, check, i16, i32, i64, log, raw_metadata_ok, string,
                       uvarint, wait_for)
@@ -131,7 +137,7 @@ def case_produce_huge(rng):
 def case_big_frame(rng):
     """A few MiB of garbage behind a valid header, sometimes only half sent."""
     n = rng.randrange(1 << 20, 4 << 20)
-    data = frame(header(rng, rng.choice([0, 3, 19]), 3) + bytes(n))
+    data = frame(header(rng, rng.choice([3, 19]), 3) + bytes(n))  # (Produce: acks=0, silent)
     return (data, "any") if rng.random() < 0.5 else (data[:len(data) // 2], "abandon")
 
 
@@ -238,6 +244,74 @@ def worker(bootstrap, seed, stats, big):
             s.close()
 
 
+# ---- Broken record batches in well-formed Produce requests -------------------------
+
+def reseal(batch):
+    """Fixes the batch length and CRC-32C after an edit, so only the edit is wrong."""
+    body = batch[21:]
+    return (batch[:8] + i32(len(batch) - 12) + batch[12:17]
+            + struct.pack(">I", kcbroker.crc32c(body)) + body)
+
+
+def bad_batches(rng, bomb):
+    """(name, batch) pairs a broker must refuse (error code or close)."""
+    good = kcbroker.record_batch([b"v%d" % i for i in range(rng.randrange(1, 20))])
+    out = []
+    # One changed byte where the CRC, the length or the magic has to notice.
+    for _ in range(40):
+        pos = rng.choice([8, 9, 10, 11, 16, 17, 18, 19, 20] + list(range(21, len(good))))
+        b = bytearray(good)
+        b[pos] ^= 1 << rng.randrange(8)
+        out.append(("flip@%d" % pos, bytes(b)))
+    n = struct.unpack(">i", good[57:61])[0]
+    for count in (n + 1, n - 1 if n > 1 else 2, INT32_MAX, -1, 0):
+        out.append(("count=%d" % count, reseal(good[:57] + i32(count) + good[61:])))
+    out.append(("records cut", reseal(good[:-3])))
+    out.append(("records+junk", reseal(good + b"\x01\x02\x03")))
+    out.append(("record length 2^31", reseal(good[:61] + uvarint(0xFFFFFFFF) + good[62:])))
+    for codec in (1, 2, 3, 4, 5, 6, 7):  # garbage where compressed records should be
+        attrs = struct.pack(">h", codec)
+        out.append(("codec %d garbage" % codec,
+                    reseal(good[:21] + attrs + good[23:61] + garbage(rng, 64))))
+    out.append(("gzip bomb", reseal(good[:21] + struct.pack(">h", 1) + good[23:57] + i32(1)
+                                    + bomb)))
+    out.append(("magic 3", good[:16] + b"\x03" + good[17:]))
+    out.append(("short batch", good[:40]))
+    return out
+
+
+def check_bad_batches(ctx, bootstrap):
+    import zlib
+    # 64 MiB of zeros in 64 KiB of gzip: inflating it all at once would show in RSS.
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)
+    mib = bytes(1 << 20)
+    bomb = b"".join([z.compress(mib) for _ in range(64)] + [z.flush()])
+    raw_metadata_ok(bootstrap, ["batches"])
+    conn = RawConn(bootstrap)
+    expect_end = 0
+    refused = {}
+    t0 = time.monotonic()
+    for name, batch in bad_batches(ctx.rng, bomb):
+        try:
+            err, _ = conn.produce("batches", 0, batch)
+        except (ConnectionError, OSError):
+            err = "closed"
+            conn.close()
+            conn = RawConn(bootstrap)
+        check(err != 0, "a Produce with a broken batch (%s) was accepted" % name)
+        refused[err] = refused.get(err, 0) + 1
+        # A good batch in between must still go in, right after the last good one.
+        vals = [b"ok%d" % i for i in range(ctx.rng.randrange(1, 5))]
+        err, off = conn.produce("batches", 0, kcbroker.record_batch(vals))
+        check(err == 0 and off == expect_end,
+              "a good batch after %s: error %d at %d, want 0 at %d" % (name, err, off, expect_end))
+        expect_end += len(vals)
+    err, end = conn.list_offsets("batches", 0)
+    check(err == 0 and end == expect_end, "end offset %d, want %d" % (end, expect_end))
+    conn.close()
+    log("broken batches refused in %.1fs (error code: count): %r" % (time.monotonic() - t0, refused))
+
+
 def main(ctx):
     b = ctx.broker({"num.partitions": "2"})
     raw_metadata_ok(b.bootstrap, ["robust"])
@@ -256,6 +330,8 @@ def main(ctx):
     b.check_alive()
     check(not stats.failures, "%d wrong outcomes:\n%s"
           % (len(stats.failures), "\n".join(stats.failures[:20])))
+
+    check_bad_batches(ctx, b.bootstrap)
 
     # A well-behaved client still gets answers, also while 50 idle
     # connections hold half a frame each.
