@@ -304,19 +304,49 @@ static group_pending_t *pending_find(group_t *g, proto_str_t id)
 
 /* ---- Protocols ----------------------------------------------------------------------- */
 
-static int member_supports(const group_member_t *m, const char *name)
+/* How many members list each protocol name, built per question so that a
+ * group of many members with long protocol lists costs O(total protocols),
+ * not a product of them. */
+typedef struct proto_count {
+    int members;
+    int votes;
+    const group_member_t *last; /* a member listing a name twice counts once */
+} proto_count_t;
+
+typedef struct proto_counts {
+    util_hmap_t map; /* name -> proto_count_t */
+    proto_count_t *store;
+} proto_counts_t;
+
+static int counts_build(const group_t *g, proto_counts_t *pc)
 {
-    for (int i = 0; i < m->nprotocols; i++)
-        if (!strcmp(m->protocols[i].name, name)) return 1;
+    util_hmap_init(&pc->map);
+    size_t total = 0;
+    const group_member_t *m;
+    TAILQ_FOREACH(m, &g->members, link)
+    total += (size_t)m->nprotocols;
+    pc->store = calloc(total ? total : 1, sizeof(*pc->store));
+    if (!pc->store) return -1;
+    size_t used = 0;
+    TAILQ_FOREACH(m, &g->members, link)
+    {
+        for (int i = 0; i < m->nprotocols; i++) {
+            proto_count_t *c = util_hmap_gets(&pc->map, m->protocols[i].name);
+            if (!c) {
+                c = &pc->store[used++];
+                if (util_hmap_puts(&pc->map, m->protocols[i].name, c) != 0) return -1;
+            }
+            if (c->last != m) c->members++;
+            c->last = m;
+        }
+    }
     return 0;
 }
 
-static int all_support(const group_t *g, const char *name)
+static void counts_free(proto_counts_t *pc)
 {
-    const group_member_t *m;
-    TAILQ_FOREACH(m, &g->members, link)
-    if (!member_supports(m, name)) return 0;
-    return 1;
+    util_hmap_destroy(&pc->map);
+    free(pc->store);
 }
 
 /* Kafka's supportsProtocols: an empty group takes any non-empty protocol
@@ -325,40 +355,48 @@ static int supports_protocols(const group_t *g, const group_join_req_t *req)
 {
     if (g->nmembers == 0) return req->protocol_type.len > 0 && req->nprotocols > 0;
     if (!g->protocol_type || !proto_str_eq(req->protocol_type, g->protocol_type)) return 0;
-    for (int i = 0; i < req->nprotocols; i++) {
-        char *name = groups_strdup(req->protocol_names[i]);
-        int ok = name && all_support(g, name);
-        free(name);
-        if (ok) return 1;
+    proto_counts_t pc;
+    int ok = 0;
+    if (counts_build(g, &pc) == 0) {
+        for (int i = 0; i < req->nprotocols && !ok; i++) {
+            proto_str_t n = req->protocol_names[i];
+            proto_count_t *c = n.len > 0 ? util_hmap_get(&pc.map, n.ptr, (size_t)n.len) : NULL;
+            ok = c && c->members == g->nmembers;
+        }
     }
-    return 0;
+    counts_free(&pc);
+    return ok;
 }
 
 /* Every member votes for the first protocol of its list that all support;
  * most votes wins (ties go to the earliest member's preference). */
 static const char *select_protocol(const group_t *g)
 {
-    const group_member_t *first = TAILQ_FIRST(&g->members);
+    proto_counts_t pc;
     const char *best = NULL;
-    int best_votes = 0;
-    for (int c = 0; first && c < first->nprotocols; c++) {
-        const char *cand = first->protocols[c].name;
-        if (!all_support(g, cand)) continue;
-        int votes = 0;
+    if (counts_build(g, &pc) == 0) {
         const group_member_t *m;
         TAILQ_FOREACH(m, &g->members, link)
         {
             for (int i = 0; i < m->nprotocols; i++) {
-                if (!all_support(g, m->protocols[i].name)) continue;
-                votes += !strcmp(m->protocols[i].name, cand);
-                break;
+                proto_count_t *c = util_hmap_gets(&pc.map, m->protocols[i].name);
+                if (c && c->members == g->nmembers) {
+                    c->votes++;
+                    break;
+                }
             }
         }
-        if (votes > best_votes) {
-            best = cand;
-            best_votes = votes;
+        const group_member_t *first = TAILQ_FIRST(&g->members);
+        int best_votes = 0;
+        for (int i = 0; first && i < first->nprotocols; i++) {
+            proto_count_t *c = util_hmap_gets(&pc.map, first->protocols[i].name);
+            if (c && c->members == g->nmembers && c->votes > best_votes) {
+                best = first->protocols[i].name;
+                best_votes = c->votes;
+            }
         }
     }
+    counts_free(&pc);
     return best;
 }
 

@@ -372,6 +372,78 @@ static void test_rebalance_timeout_drops_silent_member(void **state)
     close(c.fd);
 }
 
+/* Long protocol lists (hostile or not) cost time linear in their length:
+ * two members with 20000 shared protocols join and agree on one. */
+static void test_many_protocols(void **state)
+{
+    harness_t *h = *state;
+    enum { N = 20000 };
+    proto_join_group_request_protocol_t *p = calloc(N, sizeof(*p));
+    char(*names)[16] = calloc(N, sizeof(*names));
+    assert_non_null(p);
+    assert_non_null(names);
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof(names[i]), "p%d", i);
+        p[i].name = proto_str_of(names[i]);
+        p[i].metadata = proto_slice_of("m", 1);
+    }
+    int fds[2];
+    int32_t corr[2];
+    for (int k = 0; k < 2; k++) {
+        fds[k] = harness_connect(h);
+        proto_join_group_request_t req;
+        proto_msg_init(&proto_join_group_request_desc, &req);
+        req.group_id = proto_str_of("g-many");
+        req.session_timeout_ms = 10000;
+        req.rebalance_timeout_ms = 10000;
+        req.member_id = proto_str_of("");
+        req.group_instance_id = proto_str_of(k ? "i2" : "i1");
+        req.protocol_type = proto_str_of("consumer");
+        req.protocols.v = p;
+        req.protocols.n = N;
+        corr[k] = harness_send(fds[k], PROTO_API_JOIN_GROUP, 5, &req);
+        if (k == 0) {
+            proto_join_group_response_t resp;
+            gt_resp_t r;
+            proto_arena_init(&r.arena);
+            r.frame =
+                harness_recv(fds[0], PROTO_API_JOIN_GROUP, 5, corr[0], &resp, &r.arena, 60000);
+            assert_non_null(r.frame);
+            assert_int_equal(resp.error_code, 0);
+            assert_true(proto_str_eq(resp.protocol_name, "p0"));
+            gt_done(&r);
+        }
+    }
+    /* The second join starts a rebalance; the first member (static) joins again. */
+    proto_join_group_response_t resp;
+    gt_resp_t r;
+    proto_join_group_request_t req;
+    proto_msg_init(&proto_join_group_request_desc, &req);
+    req.group_id = proto_str_of("g-many");
+    req.session_timeout_ms = 10000;
+    req.rebalance_timeout_ms = 10000;
+    req.member_id = proto_str_of("");
+    req.group_instance_id = proto_str_of("i1");
+    req.protocol_type = proto_str_of("consumer");
+    req.protocols.v = p;
+    req.protocols.n = N;
+    int32_t c0 = harness_send(fds[0], PROTO_API_JOIN_GROUP, 5, &req);
+    for (int k = 0; k < 2; k++) {
+        proto_arena_init(&r.arena);
+        r.frame =
+            harness_recv(fds[k], PROTO_API_JOIN_GROUP, 5, k ? corr[1] : c0, &resp, &r.arena, 60000);
+        assert_non_null(r.frame);
+        assert_int_equal(resp.error_code, 0);
+        assert_int_equal(resp.generation_id, 2);
+        assert_true(proto_str_eq(resp.protocol_name, "p0"));
+        gt_done(&r);
+    }
+    close(fds[0]);
+    close(fds[1]);
+    free(p);
+    free(names);
+}
+
 /* group.initial.rebalance.delay.ms: members arriving within the delay land
  * in the first generation together. */
 static int setup_delay(void **state)
@@ -465,6 +537,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_last_member_session_ends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rebalance_timeout_drops_silent_member, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_many_protocols, setup, teardown),
         cmocka_unit_test_setup_teardown(test_initial_rebalance_delay, setup_delay, teardown),
         cmocka_unit_test(test_multi_node_coordinator),
     };
