@@ -215,6 +215,24 @@ class Broker:
     def log_text(self, run=-1):
         return _read(self.runs[run][1])
 
+    def batch_codecs(self, topic):
+        """Compression codecs (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd) of the
+        batches in the topic's segment files: what the client really sent."""
+        import glob
+        codecs = {}
+        for path in glob.glob(os.path.join(self.datadir, glob.escape(topic) + "-*", "*.log")):
+            with open(path, "rb") as f:
+                data = f.read()
+            pos = 0
+            while pos + 23 <= len(data):
+                size = struct.unpack(">i", data[pos + 8:pos + 12])[0]
+                if size <= 0:
+                    break
+                codec = struct.unpack(">h", data[pos + 21:pos + 23])[0] & 7
+                codecs[codec] = codecs.get(codec, 0) + 1
+                pos += 12 + size
+        return codecs
+
     def rss_kib(self):
         with open("/proc/%d/status" % self.proc.pid) as f:
             for line in f:

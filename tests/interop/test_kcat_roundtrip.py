@@ -30,8 +30,11 @@ def main(ctx):
     kcat = require_tool("kcat", "kcat")
     b = ctx.broker({"num.partitions": "3"})
     roundtrip(kcat, b.bootstrap, "plain", [], ctx.rng)
-    for codec in ("gzip", "snappy", "lz4"):
+    check(set(b.batch_codecs("plain")) == {0}, "plain: %r" % b.batch_codecs("plain"))
+    for i, codec in enumerate(("gzip", "snappy", "lz4")):
         roundtrip(kcat, b.bootstrap, "z-" + codec, ["-z", codec], ctx.rng)
+        stored = b.batch_codecs("z-" + codec)
+        check(set(stored) == {i + 1}, "z-%s: batches in the log by codec: %r" % (codec, stored))
     topics, _ = raw_metadata_ok(b.bootstrap)
     log("topics: %r" % sorted(topics))
 

@@ -99,7 +99,7 @@ def main(ctx):
     errors = []
 
     def step():
-        for m in c.consume(1000, 1.0):
+        for m in c.consume(1000, 0.1):
             if m.error():
                 if m.error().code() == ck.KafkaError._PARTITION_EOF:
                     eof.add(m.partition())
