@@ -94,7 +94,7 @@ static int setup(void **state)
     broker_server_conf_t conf = {
         .listeners = listeners,
         .listener_count = 1,
-        .max_frame_bytes = 4096,
+        .max_frame_bytes = 1024 * 1024,
         .max_connections = 4,
         .max_conn_inflight = 16,
         .on_request = on_request,
@@ -259,6 +259,55 @@ static void test_pipelined_beyond_inflight_limit(void **state)
     close(fd);
 }
 
+/* A frame larger than the connection's input buffer is read into its own
+ * allocation; the frames around it still come out whole and in order. */
+static void test_large_frame_between_small_ones(void **state)
+{
+    struct fixture *f = *state;
+    int fd = connect_to(f->port);
+    enum { BODY = 300 * 1024 };
+    uint8_t *buf = malloc(12 + BODY + 64);
+    size_t n = frame(buf, ECHO, 1, "a");
+    uint32_t size = 8 + BODY;
+    uint8_t hdr[12] = {(uint8_t)(size >> 24),
+                       (uint8_t)(size >> 16),
+                       (uint8_t)(size >> 8),
+                       (uint8_t)size,
+                       0,
+                       ECHO,
+                       0,
+                       0,
+                       0,
+                       0,
+                       0,
+                       2};
+    memcpy(buf + n, hdr, 12);
+    for (size_t i = 0; i < BODY; i++)
+        buf[n + 12 + i] = (uint8_t)('a' + i % 26);
+    n += 12 + BODY;
+    n += frame(buf + n, ECHO, 3, "c");
+    /* In uneven pieces, so frame boundaries fall anywhere. */
+    for (size_t off = 0; off < n;) {
+        size_t piece = off % 7 == 0 ? 70001 : 4093;
+        if (piece > n - off) piece = n - off;
+        send_all(fd, buf + off, piece);
+        off += piece;
+    }
+    expect_resp(fd, 1, "a");
+    uint8_t rh[8];
+    assert_int_equal(recv_n(fd, rh, 8), 1);
+    assert_int_equal(((uint32_t)rh[0] << 24 | (uint32_t)rh[1] << 16 | rh[2] << 8 | rh[3]),
+                     4 + BODY);
+    uint8_t *body = malloc(BODY);
+    assert_int_equal(recv_n(fd, body, BODY), 1);
+    for (size_t i = 0; i < BODY; i++)
+        assert_int_equal(body[i], (uint8_t)('a' + i % 26));
+    expect_resp(fd, 3, "c");
+    free(body);
+    free(buf);
+    close(fd);
+}
+
 static void test_bad_frames_close_only_their_connection(void **state)
 {
     struct fixture *f = *state;
@@ -341,6 +390,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_responses_in_request_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_byte_by_byte, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_beyond_inflight_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_frame_between_small_ones, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_frames_close_only_their_connection, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_max_connections, setup, teardown),
