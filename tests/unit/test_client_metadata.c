@@ -143,6 +143,55 @@ static void test_cache_and_refresh(void **state)
     tmock_stop(&m);
 }
 
+static void count_refreshes(client_t *c, void *arg)
+{
+    *(uint64_t *)arg = client_metadata_refreshes(c);
+}
+
+/* topic.metadata.refresh.interval.ms refreshes the topics the cache knows
+ * without anyone asking. */
+static void test_periodic_refresh(void **state)
+{
+    (void)state;
+    tmock_t m;
+    assert_int_equal(tmock_start(&m, 3), 0);
+    assert_int_equal(rd_kafka_mock_topic_create(m.mc, "periodic", 3, 3), 0);
+    kc_client_t *kc = new_client(m.bootstrap, "topic.metadata.refresh.interval.ms", "20", NULL);
+    client_t *c = client_of(kc);
+    kc_metadata_t *md = NULL;
+    char errstr[512];
+    assert_int_equal(kc_metadata(kc, "periodic", 10000, &md, errstr, sizeof(errstr)), 0);
+    kc_metadata_destroy(md);
+    uint64_t n = 0;
+    while (n < 2)
+        assert_int_equal(client_call(c, count_refreshes, &n), 0);
+    kc_client_destroy(kc);
+    tmock_stop(&m);
+}
+
+/* An entry older than metadata.max.age.ms is answered and refreshed. */
+static void test_max_age_refresh(void **state)
+{
+    (void)state;
+    tmock_t m;
+    assert_int_equal(tmock_start(&m, 1), 0);
+    assert_int_equal(rd_kafka_mock_topic_create(m.mc, "aged", 6, 1), 0);
+    kc_client_t *kc = new_client(m.bootstrap, "metadata.max.age.ms", "1",
+                                 "topic.metadata.refresh.interval.ms", "-1", NULL);
+    client_t *c = client_of(kc);
+    kc_metadata_t *md = NULL;
+    char errstr[512];
+    assert_int_equal(kc_metadata(kc, "aged", 10000, &md, errstr, sizeof(errstr)), 0);
+    kc_metadata_destroy(md);
+    leader_probe_t p = {.topic = "aged"};
+    do {
+        assert_int_equal(client_call(c, probe_leaders, &p), 0);
+        assert_int_equal(p.err[0], 0); /* stale entries still answer */
+    } while (p.refreshes < 1);
+    kc_client_destroy(kc);
+    tmock_stop(&m);
+}
+
 /* Nothing listens at the bootstrap address: kc_metadata fails within its
  * time-out, naming the cause. */
 static void test_unreachable_bootstrap(void **state)
@@ -259,6 +308,7 @@ static void test_bad_conf(void **state)
     assert_int_equal(
         kc_conf_set(conf, "bootstrap.servers", "host:notaport", errstr, sizeof(errstr)), 0);
     assert_null(kc_client_new(conf, errstr, sizeof(errstr)));
+    if (!strstr(errstr, "host:notaport")) fprintf(stderr, "errstr: %s\n", errstr);
     assert_non_null(strstr(errstr, "host:notaport"));
     kc_conf_destroy(conf);
 }
@@ -270,6 +320,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_three_brokers_leaders_spread),
         cmocka_unit_test(test_cache_and_refresh),
+        cmocka_unit_test(test_periodic_refresh),
+        cmocka_unit_test(test_max_age_refresh),
         cmocka_unit_test(test_unreachable_bootstrap),
         cmocka_unit_test(test_bootstrap_failover),
         cmocka_unit_test(test_kc_broker),
