@@ -71,6 +71,7 @@ static kc_err_t op_run(client_t *c, client_op_t *op)
         return KC_ERR__DESTROY;
     }
     op->refs = 2;
+    op->queued = 1;
     TAILQ_INSERT_TAIL(&c->ops, op, link);
     pthread_mutex_unlock(&c->lock);
     event_active(c->ev_wake, 0, 0);
@@ -415,7 +416,7 @@ kc_err_t client_call(client_t *c, void (*fn)(client_t *c, void *arg), void *arg)
     op->fn = fn;
     op->arg = arg;
     kc_err_t err = op_run(c, op);
-    if (err == KC_ERR__DESTROY && op->refs == 0) {
+    if (!op->queued) {
         free(op);
         return err;
     }
@@ -443,7 +444,7 @@ kc_err_t client_metadata_get(client_t *c, const char *topic, int timeout_ms, kc_
     op->deadline_ms = client_now_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
     kc_err_t err = op_run(c, op);
     if (errstr && errstr_size) snprintf(errstr, errstr_size, "%s", err ? op->errstr : "");
-    if (op->refs == 0) { /* never queued */
+    if (!op->queued) {
         op_free(op);
         return err;
     }

@@ -44,7 +44,8 @@ typedef struct client_op client_op_t;
 struct client_op {
     TAILQ_ENTRY(client_op) link;
     client_op_type_t type;
-    int refs; /* under c->lock: the waiter's and the I/O thread's */
+    int refs;   /* under c->lock: the waiter's and the I/O thread's */
+    int queued; /* set by op_run once the I/O thread holds a reference */
     int done;
     kc_err_t err;
     char errstr[512];
