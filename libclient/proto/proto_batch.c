@@ -30,37 +30,23 @@ enum {
 /* Largest batch we build or accept: batchLength is an int32. */
 #define BATCH_MAX_SIZE ((size_t)INT32_MAX + PROTO_BATCH_LOG_OVERHEAD)
 
-static int fail(char *errstr, size_t errstr_size, int err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *errstr, size_t errstr_size, int err, const char *fmt, ...)
-{
-    if (errstr && errstr_size) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errstr, errstr_size, fmt, ap);
-        va_end(ap);
-    }
-    return err;
-}
-
 int proto_batch_header_parse(const void *data, size_t len, proto_batch_header_t *h, char *errstr,
                              size_t errstr_size)
 {
     const uint8_t *p = data;
     if (len < PROTO_BATCH_LOG_OVERHEAD)
-        return fail(errstr, errstr_size, KC_ERR__PARTIAL, "batch: %zu bytes, needs 61", len);
+        return proto_errf(errstr, errstr_size, KC_ERR__PARTIAL, "batch: %zu bytes, needs 61", len);
     int32_t batch_length = (int32_t)proto_ld_be32(p + OFF_BATCH_LENGTH);
     if (batch_length < PROTO_BATCH_HEADER_SIZE - PROTO_BATCH_LOG_OVERHEAD)
-        return fail(errstr, errstr_size, KC_ERR__BAD_MSG,
-                    "batch: batchLength %d is below the %d-byte header", batch_length,
-                    PROTO_BATCH_HEADER_SIZE - PROTO_BATCH_LOG_OVERHEAD);
+        return proto_errf(errstr, errstr_size, KC_ERR__BAD_MSG,
+                          "batch: batchLength %d is below the %d-byte header", batch_length,
+                          PROTO_BATCH_HEADER_SIZE - PROTO_BATCH_LOG_OVERHEAD);
     if (len > OFF_MAGIC && (int8_t)p[OFF_MAGIC] != 2)
-        return fail(errstr, errstr_size, KC_ERR__BAD_MSG, "batch: magic %d, expected 2",
-                    (int8_t)p[OFF_MAGIC]);
+        return proto_errf(errstr, errstr_size, KC_ERR__BAD_MSG, "batch: magic %d, expected 2",
+                          (int8_t)p[OFF_MAGIC]);
     if (len < PROTO_BATCH_LOG_OVERHEAD + (size_t)batch_length)
-        return fail(errstr, errstr_size, KC_ERR__PARTIAL, "batch: %zu of %zu bytes present", len,
-                    PROTO_BATCH_LOG_OVERHEAD + (size_t)batch_length);
+        return proto_errf(errstr, errstr_size, KC_ERR__PARTIAL, "batch: %zu of %zu bytes present",
+                          len, PROTO_BATCH_LOG_OVERHEAD + (size_t)batch_length);
     h->base_offset = (int64_t)proto_ld_be64(p + OFF_BASE_OFFSET);
     h->batch_length = batch_length;
     h->partition_leader_epoch = (int32_t)proto_ld_be32(p + OFF_LEADER_EPOCH);
@@ -298,17 +284,19 @@ static int compress_records(proto_batch_builder_t *b, int codec, int level, prot
                             char *errstr, size_t errstr_size)
 {
     if (!scratch)
-        return fail(errstr, errstr_size, KC_ERR__INVALID_ARG,
-                    "batch: compression needs a scratch buffer");
+        return proto_errf(errstr, errstr_size, KC_ERR__INVALID_ARG,
+                          "batch: compression needs a scratch buffer");
     size_t records_at = b->start + PROTO_BATCH_HEADER_SIZE;
     proto_wbuf_reset(scratch);
     int err = proto_compress(codec, level, b->out->data + records_at, b->out->len - records_at,
                              scratch, errstr, errstr_size);
     if (err) return err;
-    if (scratch->oom) return fail(errstr, errstr_size, KC_ERR__NO_MEMORY, "batch: out of memory");
+    if (scratch->oom)
+        return proto_errf(errstr, errstr_size, KC_ERR__NO_MEMORY, "batch: out of memory");
     b->out->len = records_at;
     proto_put_raw(b->out, scratch->data, scratch->len);
-    if (b->out->oom) return fail(errstr, errstr_size, KC_ERR__NO_MEMORY, "batch: out of memory");
+    if (b->out->oom)
+        return proto_errf(errstr, errstr_size, KC_ERR__NO_MEMORY, "batch: out of memory");
     return 0;
 }
 
@@ -316,10 +304,11 @@ int proto_batch_builder_finish(proto_batch_builder_t *b, int codec, int level,
                                proto_wbuf_t *scratch, char *errstr, size_t errstr_size)
 {
     if (b->finished)
-        return fail(errstr, errstr_size, KC_ERR__INVALID_ARG, "batch: already finished");
-    if (b->out->oom) return fail(errstr, errstr_size, KC_ERR__NO_MEMORY, "batch: out of memory");
+        return proto_errf(errstr, errstr_size, KC_ERR__INVALID_ARG, "batch: already finished");
+    if (b->out->oom)
+        return proto_errf(errstr, errstr_size, KC_ERR__NO_MEMORY, "batch: out of memory");
     if (codec < 0 || codec > PROTO_BATCH_ATTR_CODEC_MASK)
-        return fail(errstr, errstr_size, KC_ERR__INVALID_ARG, "batch: codec %d", codec);
+        return proto_errf(errstr, errstr_size, KC_ERR__INVALID_ARG, "batch: codec %d", codec);
     if (b->count == 0) codec = PROTO_CODEC_NONE;
     if (codec != PROTO_CODEC_NONE) {
         int err = compress_records(b, codec, level, scratch, errstr, errstr_size);
@@ -327,7 +316,7 @@ int proto_batch_builder_finish(proto_batch_builder_t *b, int codec, int level,
     }
     size_t size = proto_batch_builder_size(b);
     if (size > BATCH_MAX_SIZE)
-        return fail(errstr, errstr_size, KC_ERR__TOO_LARGE, "batch: %zu bytes", size);
+        return proto_errf(errstr, errstr_size, KC_ERR__TOO_LARGE, "batch: %zu bytes", size);
 
     uint8_t *p = b->out->data + b->start;
     int64_t base_ts = b->count ? b->base_timestamp : -1;

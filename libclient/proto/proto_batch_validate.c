@@ -9,41 +9,28 @@
 #include "proto_crc.h"
 #include "proto_record.h"
 
-static int fail(char *errstr, size_t errstr_size, int err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *errstr, size_t errstr_size, int err, const char *fmt, ...)
-{
-    if (errstr && errstr_size) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errstr, errstr_size, fmt, ap);
-        va_end(ap);
-    }
-    return err;
-}
-
 static int check_framing(const uint8_t *p, size_t len, proto_batch_header_t *h, char *errstr,
                          size_t errstr_size)
 {
     if (len <= PROTO_BATCH_MAGIC_OFFSET)
-        return fail(errstr, errstr_size, KC_ERR_CORRUPT_MESSAGE,
-                    "records: %zu bytes is too short for a batch", len);
+        return proto_errf(errstr, errstr_size, KC_ERR_CORRUPT_MESSAGE,
+                          "records: %zu bytes is too short for a batch", len);
     int magic = (int8_t)p[PROTO_BATCH_MAGIC_OFFSET];
     if (magic != 2)
-        return fail(errstr, errstr_size, KC_ERR_INVALID_RECORD,
-                    "magic %d: Produce v3 and later take magic 2 batches only", magic);
+        return proto_errf(errstr, errstr_size, KC_ERR_INVALID_RECORD,
+                          "magic %d: Produce v3 and later take magic 2 batches only", magic);
     char msg[128];
     int err = proto_batch_header_parse(p, len, h, msg, sizeof(msg));
     if (err)
-        return fail(errstr, errstr_size, KC_ERR_CORRUPT_MESSAGE, "%s%s", msg,
-                    err == KC_ERR__PARTIAL ? " (batchLength is larger than the data)" : "");
+        return proto_errf(errstr, errstr_size, KC_ERR_CORRUPT_MESSAGE, "%s%s", msg,
+                          err == KC_ERR__PARTIAL ? " (batchLength is larger than the data)" : "");
     if (proto_batch_size(h) != len)
-        return fail(errstr, errstr_size, KC_ERR_INVALID_RECORD,
-                    "records: %zu bytes after the first batch (one batch per partition)",
-                    len - proto_batch_size(h));
+        return proto_errf(errstr, errstr_size, KC_ERR_INVALID_RECORD,
+                          "records: %zu bytes after the first batch (one batch per partition)",
+                          len - proto_batch_size(h));
     if (proto_batch_verify_crc(p, len))
-        return fail(errstr, errstr_size, KC_ERR_CORRUPT_MESSAGE,
-                    "batch: crc 0x%08x does not match the data", h->crc);
+        return proto_errf(errstr, errstr_size, KC_ERR_CORRUPT_MESSAGE,
+                          "batch: crc 0x%08x does not match the data", h->crc);
     return 0;
 }
 
@@ -52,30 +39,31 @@ static int check_fields(const proto_batch_header_t *h, const proto_batch_validat
 {
     int codec = h->attributes & PROTO_BATCH_ATTR_CODEC_MASK;
     if (codec > PROTO_CODEC_ZSTD || (codec == PROTO_CODEC_ZSTD && !o->allow_zstd))
-        return fail(errstr, errstr_size, KC_ERR_UNSUPPORTED_COMPRESSION_TYPE,
-                    "attributes: codec %d is not accepted here", codec);
+        return proto_errf(errstr, errstr_size, KC_ERR_UNSUPPORTED_COMPRESSION_TYPE,
+                          "attributes: codec %d is not accepted here", codec);
     if (h->record_count <= 0)
-        return fail(errstr, errstr_size, KC_ERR_INVALID_RECORD, "recordCount %d: must be >= 1",
-                    h->record_count);
+        return proto_errf(errstr, errstr_size, KC_ERR_INVALID_RECORD,
+                          "recordCount %d: must be >= 1", h->record_count);
     if ((int64_t)h->last_offset_delta + 1 != h->record_count)
-        return fail(errstr, errstr_size, KC_ERR_INVALID_RECORD,
-                    "lastOffsetDelta %d does not match recordCount %d", h->last_offset_delta,
-                    h->record_count);
+        return proto_errf(errstr, errstr_size, KC_ERR_INVALID_RECORD,
+                          "lastOffsetDelta %d does not match recordCount %d", h->last_offset_delta,
+                          h->record_count);
     if ((h->attributes & PROTO_BATCH_ATTR_CONTROL) && !o->from_coordinator)
-        return fail(errstr, errstr_size, KC_ERR_INVALID_RECORD,
-                    "attributes: clients may not write control batches");
+        return proto_errf(errstr, errstr_size, KC_ERR_INVALID_RECORD,
+                          "attributes: clients may not write control batches");
     if (!o->from_coordinator && h->producer_id >= 0 &&
         (h->producer_epoch < 0 || h->base_sequence < 0))
-        return fail(errstr, errstr_size, KC_ERR_INVALID_RECORD,
-                    "producerId %lld with producerEpoch %d and baseSequence %d: an idempotent "
-                    "batch needs both",
-                    (long long)h->producer_id, h->producer_epoch, h->base_sequence);
+        return proto_errf(
+            errstr, errstr_size, KC_ERR_INVALID_RECORD,
+            "producerId %lld with producerEpoch %d and baseSequence %d: an idempotent "
+            "batch needs both",
+            (long long)h->producer_id, h->producer_epoch, h->base_sequence);
     if (h->producer_id < -1)
-        return fail(errstr, errstr_size, KC_ERR_INVALID_RECORD, "producerId %lld is invalid",
-                    (long long)h->producer_id);
+        return proto_errf(errstr, errstr_size, KC_ERR_INVALID_RECORD, "producerId %lld is invalid",
+                          (long long)h->producer_id);
     if ((h->attributes & PROTO_BATCH_ATTR_TRANSACTIONAL) && h->producer_id < 0)
-        return fail(errstr, errstr_size, KC_ERR_INVALID_RECORD,
-                    "attributes: a transactional batch needs a producerId");
+        return proto_errf(errstr, errstr_size, KC_ERR_INVALID_RECORD,
+                          "attributes: a transactional batch needs a producerId");
     return 0;
 }
 
@@ -92,12 +80,12 @@ static int walk_records(const uint8_t *p, size_t len, const proto_batch_header_t
         int err = it.err == KC_ERR__INVALID_ARG || it.err == KC_ERR__NO_MEMORY
                       ? it.err
                       : KC_ERR_CORRUPT_MESSAGE;
-        return fail(errstr, errstr_size, err, "%s", it.errstr);
+        return proto_errf(errstr, errstr_size, err, "%s", it.errstr);
     }
     it.consecutive = 1;
     while (proto_record_iter_next(&it, &r)) {
     }
-    if (it.err) return fail(errstr, errstr_size, KC_ERR_CORRUPT_MESSAGE, "%s", it.errstr);
+    if (it.err) return proto_errf(errstr, errstr_size, KC_ERR_CORRUPT_MESSAGE, "%s", it.errstr);
     return 0;
 }
 

@@ -229,6 +229,17 @@ void proto_put_u32_at(proto_wbuf_t *w, size_t at, uint32_t v)
     put_be_at(w, at, v);
 }
 
+int proto_errf(char *errstr, size_t errstr_size, int err, const char *fmt, ...)
+{
+    if (errstr && errstr_size) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(errstr, errstr_size, fmt, ap);
+        va_end(ap);
+    }
+    return err;
+}
+
 /* ---- Reader -------------------------------------------------------------- */
 
 void proto_rbuf_init(proto_rbuf_t *r, const void *data, size_t len)

@@ -101,6 +101,11 @@ size_t proto_uvarint_size(uint32_t v);
 size_t proto_varint_size(int32_t v);
 size_t proto_varlong_size(int64_t v);
 
+/* Writes a printf-style message to errstr (which may be NULL) and returns
+ * err: the one-line way to fail with a reason. */
+int proto_errf(char *errstr, size_t errstr_size, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* ---- Reader -------------------------------------------------------------- */
 
 /* A bounded reader over borrowed bytes. The first failure records `err`

@@ -11,37 +11,24 @@
 #include "proto_crc.h"
 #include "proto_record_wire.h"
 
-static int fail(char *errstr, size_t errstr_size, int err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *errstr, size_t errstr_size, int err, const char *fmt, ...)
-{
-    if (errstr && errstr_size) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errstr, errstr_size, fmt, ap);
-        va_end(ap);
-    }
-    return err;
-}
-
 int proto_legacy_msg_parse(const void *data, size_t len, proto_legacy_msg_t *m, char *errstr,
                            size_t errstr_size)
 {
     const uint8_t *p = data;
     m->size = -1;
     if (len < PROTO_LEGACY_LOG_OVERHEAD)
-        return fail(errstr, errstr_size, KC_ERR__PARTIAL, "message: %zu bytes", len);
+        return proto_errf(errstr, errstr_size, KC_ERR__PARTIAL, "message: %zu bytes", len);
     m->data = p;
     m->offset = (int64_t)proto_ld_be64(p);
     m->size = (int32_t)proto_ld_be32(p + 8);
     long long off = (long long)m->offset;
     if (m->size < PROTO_LEGACY_V0_MIN_SIZE)
-        return fail(errstr, errstr_size, KC_ERR__BAD_MSG,
-                    "message at offset %lld: size %d is too small", off, m->size);
+        return proto_errf(errstr, errstr_size, KC_ERR__BAD_MSG,
+                          "message at offset %lld: size %d is too small", off, m->size);
     if (len - PROTO_LEGACY_LOG_OVERHEAD < (size_t)m->size)
-        return fail(errstr, errstr_size, KC_ERR__PARTIAL,
-                    "message at offset %lld: %zu of %d bytes present", off,
-                    len - PROTO_LEGACY_LOG_OVERHEAD, m->size);
+        return proto_errf(errstr, errstr_size, KC_ERR__PARTIAL,
+                          "message at offset %lld: %zu of %d bytes present", off,
+                          len - PROTO_LEGACY_LOG_OVERHEAD, m->size);
     const uint8_t *q = p + PROTO_LEGACY_LOG_OVERHEAD;
     const uint8_t *end = q + m->size;
     m->crc = proto_ld_be32(q);
@@ -50,30 +37,32 @@ int proto_legacy_msg_parse(const void *data, size_t len, proto_legacy_msg_t *m, 
     q += 6;
     if (m->magic == 1) {
         if (m->size < PROTO_LEGACY_V1_MIN_SIZE)
-            return fail(errstr, errstr_size, KC_ERR__BAD_MSG,
-                        "message at offset %lld: size %d is too small for magic 1", off, m->size);
+            return proto_errf(errstr, errstr_size, KC_ERR__BAD_MSG,
+                              "message at offset %lld: size %d is too small for magic 1", off,
+                              m->size);
         m->timestamp = (int64_t)proto_ld_be64(q);
         q += 8;
     } else if (m->magic == 0) {
         m->timestamp = -1;
     } else {
-        return fail(errstr, errstr_size, KC_ERR__BAD_MSG, "message at offset %lld: magic %d", off,
-                    m->magic);
+        return proto_errf(errstr, errstr_size, KC_ERR__BAD_MSG, "message at offset %lld: magic %d",
+                          off, m->magic);
     }
     /* The minimum sizes guarantee the two 4-byte lengths are there. */
     int32_t klen = (int32_t)proto_ld_be32(q);
     q += 4;
     if (klen < -1 || klen > end - q - 4)
-        return fail(errstr, errstr_size, KC_ERR__BAD_MSG,
-                    "message at offset %lld: key length %d does not fit the message", off, klen);
+        return proto_errf(errstr, errstr_size, KC_ERR__BAD_MSG,
+                          "message at offset %lld: key length %d does not fit the message", off,
+                          klen);
     m->key = klen < 0 ? PROTO_NULL_SLICE : proto_slice_of(q, (size_t)klen);
     q += klen < 0 ? 0 : klen;
     int32_t vlen = (int32_t)proto_ld_be32(q);
     q += 4;
     if (vlen < -1 || (vlen < 0 ? 0 : vlen) != end - q)
-        return fail(errstr, errstr_size, KC_ERR__BAD_MSG,
-                    "message at offset %lld: value length %d but %td bytes are left", off, vlen,
-                    end - q);
+        return proto_errf(errstr, errstr_size, KC_ERR__BAD_MSG,
+                          "message at offset %lld: value length %d but %td bytes are left", off,
+                          vlen, end - q);
     m->value = vlen < 0 ? PROTO_NULL_SLICE : proto_slice_of(q, (size_t)vlen);
     return 0;
 }
@@ -234,7 +223,7 @@ static int convert_entry(const proto_batch_view_t *v, proto_wbuf_t *out, int che
     proto_record_iter_t it;
     proto_record_t r;
     if (proto_record_iter_init(&it, v, check_crc, scratch, max_decompressed))
-        return fail(errstr, errstr_size, it.err, "%s", it.errstr);
+        return proto_errf(errstr, errstr_size, it.err, "%s", it.errstr);
     proto_batch_params_t params = PROTO_BATCH_PARAMS_INIT;
     proto_batch_builder_t b;
     size_t start = out->len;
@@ -252,17 +241,18 @@ static int convert_entry(const proto_batch_view_t *v, proto_wbuf_t *out, int che
         }
         int64_t delta = (int64_t)((uint64_t)r.offset - (uint64_t)b.base_offset);
         if (delta > INT32_MAX || delta <= b.last_offset_delta) {
-            err = fail(errstr, errstr_size, KC_ERR__BAD_MSG,
-                       "message at offset %lld: offsets are out of order", (long long)r.offset);
+            err =
+                proto_errf(errstr, errstr_size, KC_ERR__BAD_MSG,
+                           "message at offset %lld: offsets are out of order", (long long)r.offset);
             break;
         }
         err = proto_batch_builder_append_at(&b, (int32_t)delta, r.timestamp, r.key.ptr, r.key.len,
                                             r.value.ptr, r.value.len, NULL, 0);
         if (err)
-            fail(errstr, errstr_size, err, "message at offset %lld: cannot convert",
-                 (long long)r.offset);
+            proto_errf(errstr, errstr_size, err, "message at offset %lld: cannot convert",
+                       (long long)r.offset);
     }
-    if (!err && it.err) err = fail(errstr, errstr_size, it.err, "%s", it.errstr);
+    if (!err && it.err) err = proto_errf(errstr, errstr_size, it.err, "%s", it.errstr);
     /* The builder's maxTimestamp starts at -1, as Java's does; a LogAppendTime
      * batch must carry the wrapper's time whatever it is, since every record
      * reads back as maxTimestamp. */
@@ -289,7 +279,7 @@ int proto_legacy_to_batches(const void *data, size_t len, proto_wbuf_t *out, int
         int err = convert_entry(&v, out, check_crc, scratch, max_decompressed, errstr, errstr_size);
         if (err) return err;
     }
-    if (bi.err) return fail(errstr, errstr_size, bi.err, "%s", bi.errstr);
-    if (out->oom) return fail(errstr, errstr_size, KC_ERR__NO_MEMORY, "out of memory");
+    if (bi.err) return proto_errf(errstr, errstr_size, bi.err, "%s", bi.errstr);
+    if (out->oom) return proto_errf(errstr, errstr_size, KC_ERR__NO_MEMORY, "out of memory");
     return 0;
 }
