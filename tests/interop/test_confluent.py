@@ -122,12 +122,13 @@ def main(ctx):
                        {"compression.type": codec, "linger.ms": 20})
         got = consume(ck, b.bootstrap, topic, [0, 1, 2], N_CODEC, "g-" + codec)
         check_exactly_once(sent, got, "compression " + codec)
-        # librdkafka 2.0.2 sends uncompressed batches when it thinks the broker
-        # is too old; the log shows what it sent.
+        # librdkafka 2.0.2 stops compressing when it takes the broker for an
+        # old one; the log shows what it sent.
         stored = b.batch_codecs(topic)
-        check(set(stored) == {CODECS[codec]}, "%s: batches in the log by codec: %r"
+        # (It also sends a batch that does not shrink uncompressed.)
+        check(set(stored) - {0} == {CODECS[codec]}, "%s: batches in the log by codec: %r"
               % (topic, stored))
-        log("%s: %d batches in the log, all %s" % (topic, sum(stored.values()), codec))
+        log("%s: batches in the log by codec: %r" % (topic, stored))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@
 // headers; a consumer group (eachMessage) reads them all: every message
 // exactly once, in send order within its partition, each key in one
 // partition; the group's committed offsets reach each partition's end, and a
-// second member of the group afterwards gets nothing again.
+// second member of the group afterwards gets nothing again. Then the other
+// admin calls: deleteTopicRecords, createPartitions, alterConfigs,
+// describeConfigs, deleteGroups, deleteTopics.
 'use strict'
 const { Kafka, logLevel } = require('kafkajs')
 
@@ -149,6 +151,28 @@ async function main () {
   log('second consumer fetched')
   await c2.disconnect()
   check(again2.length === 0, `second consumer got ${again2.length} messages again, e.g. ${again2[0]}`)
+  // The rest of the admin API kafkajs has.
+  await admin.deleteTopicRecords({ topic: TOPIC, partitions: [{ partition: 0, offset: '5' }] })
+  const lows = await admin.fetchTopicOffsets(TOPIC)
+  const p0 = lows.find(p => p.partition === 0)
+  check(p0.low === '5', `after deleteTopicRecords: ${JSON.stringify(lows)}`)
+  await admin.createPartitions({ topicPartitions: [{ topic: TOPIC, count: 5 }] })
+  const md5 = await admin.fetchTopicMetadata({ topics: [TOPIC] })
+  check(md5.topics[0].partitions.length === 5, `after createPartitions: ${JSON.stringify(md5)}`)
+  const { ConfigResourceTypes } = require('kafkajs')
+  await admin.alterConfigs({
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: TOPIC, configEntries: [{ name: 'retention.ms', value: '7200000' }] }]
+  })
+  const cfg = await admin.describeConfigs({
+    resources: [{ type: ConfigResourceTypes.TOPIC, name: TOPIC, configNames: ['retention.ms'] }]
+  })
+  const entry = cfg.resources[0].configEntries.find(e => e.configName === 'retention.ms')
+  check(entry && entry.configValue === '7200000', `describeConfigs: ${JSON.stringify(cfg.resources[0])}`)
+  await admin.deleteGroups([GROUP])
+  await admin.deleteTopics({ topics: [TOPIC] })
+  const left = await admin.listTopics()
+  check(!left.includes(TOPIC), `listTopics after deleteTopics: ${left}`)
+  log('admin: deleteTopicRecords, createPartitions, alterConfigs, describeConfigs, deleteGroups, deleteTopics')
   await admin.disconnect()
   log('PASS')
 }

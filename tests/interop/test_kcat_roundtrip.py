@@ -1,6 +1,6 @@
 """kcat -P writes keyed messages to a 3-partition topic, kcat -C -e reads
 them all back: every message exactly once, in order per partition, each key
-in one partition. Then the same through a second topic with gzip, snappy and
+in one partition; `-o -5` reads a partition's last five. Then the same through a second topic with gzip, snappy and
 lz4 batches (kcat -z)."""
 from kcbroker import check, check_in_send_order, log, raw_metadata_ok, require_tool, run, run_tool
 
@@ -24,6 +24,13 @@ def roundtrip(kcat, bootstrap, topic, extra, rng):
     check_in_send_order(sent, got, "kcat " + topic, key_of=key_of.get)
     parts = sorted({p for p, _, _, _ in got})
     check(parts == [0, 1, 2], "%s: records landed in partitions %r" % (topic, parts))
+    if extra:
+        return
+    # -o -5: the last five of partition 1, found through ListOffsets.
+    out = run_tool([kcat, "-b", bootstrap, "-C", "-t", topic, "-p", "1", "-o", "-5", "-e",
+                    "-f", "%o %s\n"], 60, what="kcat -C -o -5 " + topic).stdout.decode()
+    want = ["%d %s" % (o, v) for p, o, _, v in got if p == 1][-5:]
+    check(out.splitlines() == want, "%s: kcat -o -5 read %r, want %r" % (topic, out.splitlines(), want))
 
 
 def main(ctx):
@@ -34,7 +41,8 @@ def main(ctx):
     for i, codec in enumerate(("gzip", "snappy", "lz4")):
         roundtrip(kcat, b.bootstrap, "z-" + codec, ["-z", codec], ctx.rng)
         stored = b.batch_codecs("z-" + codec)
-        check(set(stored) == {i + 1}, "z-%s: batches in the log by codec: %r" % (codec, stored))
+        # (librdkafka sends a batch that does not shrink uncompressed.)
+        check(set(stored) - {0} == {i + 1}, "z-%s: batches in the log by codec: %r" % (codec, stored))
     topics, _ = raw_metadata_ok(b.bootstrap)
     log("topics: %r" % sorted(topics))
 
