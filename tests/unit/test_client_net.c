@@ -280,6 +280,43 @@ static void test_unreachable(void **state)
     event_base_free(base);
 }
 
+/* A listener whose accept queue is full drops SYNs, so connect() hangs:
+ * socket.connection.setup.timeout.ms ends the attempt. */
+static void test_connect_setup_timeout(void **state)
+{
+    (void)state;
+    int lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof(a);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(lfd, 0), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&a, &al), 0);
+    int fill[4];
+    for (int i = 0; i < 4; i++) {
+        fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        connect(fill[i], (struct sockaddr *)&a, sizeof(a));
+    }
+    struct event_base *base = event_base_new();
+    got_t g = {0};
+    net_conn_conf_t cf = test_conf();
+    cf.connect_timeout_ms = 200;
+    net_conn_t *c = net_conn_new(base, &cf, "127.0.0.1", ntohs(a.sin_port), -1, on_state, &g);
+    proto_metadata_request_t req = md_all();
+    slot_t s0 = {&g, 0};
+    assert_int_equal(
+        net_request_send(c, PROTO_API_METADATA, &req, 0, NET_REQ_FAIL_FAST, on_resp, &s0), 0);
+    run_until(base, &g.n, 1);
+    assert_int_equal(g.err[0], KC_ERR__TRANSPORT);
+    assert_non_null(strstr(g.errstr, "socket.connection.setup.timeout.ms"));
+    net_conn_destroy(c);
+    event_base_free(base);
+    for (int i = 0; i < 4; i++)
+        close(fill[i]);
+    close(lfd);
+}
+
 /* An API the broker does not advertise fails with KC_ERR__UNSUPPORTED naming
  * it; the connection stays up. */
 static void test_unsupported_api(void **state)
@@ -422,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_request_timeout_resets),
         cmocka_unit_test(test_reconnect_after_close),
         cmocka_unit_test(test_unreachable),
+        cmocka_unit_test(test_connect_setup_timeout),
         cmocka_unit_test(test_unsupported_api),
         cmocka_unit_test(test_wrong_correlation_id),
         cmocka_unit_test(test_frame_limit),
