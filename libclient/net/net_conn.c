@@ -244,7 +244,13 @@ static void conn_fail(net_conn_t *c, kc_err_t err, const char *fmt, ...)
             next = TAILQ_FIRST(&c->waitq);
         }
     }
-    if (!c->destroying && !TAILQ_EMPTY(&c->waitq) && c->state == NET_DOWN) conn_start(c);
+    /* Through the timer even with no backoff left: a connect that fails at
+     * once must not recurse back into here. */
+    if (!c->destroying && !TAILQ_EMPTY(&c->waitq) && c->state == NET_DOWN) {
+        uint64_t now = now_ms();
+        struct timeval tv = tv_ms(c->retry_at_ms > now ? (int64_t)(c->retry_at_ms - now) : 0);
+        event_add(c->ev_timer, &tv);
+    }
 }
 
 /* ---- writing ---- */
