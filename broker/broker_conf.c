@@ -12,26 +12,12 @@
 #include <string.h>
 #include <strings.h>
 
-#define B        UTIL_CONF_BROKER
-#define F(field) .offset = offsetof(broker_conf_t, field)
-#define INT(n, field, lo, hi, d, m)                                                             \
-    {                                                                                           \
-        .name = n, .type = UTIL_CONF_INT, .scope = B, F(field), .min = lo, .max = hi, .def = d, \
-        .meaning = m                                                                            \
-    }
-#define LONG(n, field, lo, hi, d, m)                                                              \
-    {                                                                                             \
-        .name = n, .type = UTIL_CONF_INT64, .scope = B, F(field), .min = lo, .max = hi, .def = d, \
-        .meaning = m                                                                              \
-    }
-#define BOOL(n, field, d, m)                                                            \
-    {                                                                                   \
-        .name = n, .type = UTIL_CONF_BOOL, .scope = B, F(field), .def = d, .meaning = m \
-    }
-#define ALIAS(n, to, m)                                                              \
-    {                                                                                \
-        .name = n, .type = UTIL_CONF_ALIAS, .scope = B, .alias_of = to, .meaning = m \
-    }
+#define B                            UTIL_CONF_BROKER
+#define F(field)                     .offset = offsetof(broker_conf_t, field)
+#define INT(n, field, lo, hi, d, m)  UTIL_CONF_ROW_INT(B, broker_conf_t, n, field, lo, hi, d, m)
+#define LONG(n, field, lo, hi, d, m) UTIL_CONF_ROW_INT64(B, broker_conf_t, n, field, lo, hi, d, m)
+#define BOOL(n, field, d, m)         UTIL_CONF_ROW_BOOL(B, broker_conf_t, n, field, d, m)
+#define ALIAS(n, to, m)              UTIL_CONF_ROW_ALIAS(B, n, to, m)
 
 static int check_listeners(const char *value, char *errstr, size_t size);
 static int check_advertised(const char *value, char *errstr, size_t size);

@@ -14,20 +14,11 @@
 
 #define B        UTIL_CONF_BROKER
 #define F(field) .offset = offsetof(broker_topic_settings_t, field)
-#define INT(n, field, lo, hi, d, m)                                                             \
-    {                                                                                           \
-        .name = n, .type = UTIL_CONF_INT, .scope = B, F(field), .min = lo, .max = hi, .def = d, \
-        .meaning = m                                                                            \
-    }
-#define LONG(n, field, lo, hi, d, m)                                                              \
-    {                                                                                             \
-        .name = n, .type = UTIL_CONF_INT64, .scope = B, F(field), .min = lo, .max = hi, .def = d, \
-        .meaning = m                                                                              \
-    }
-#define BOOL(n, field, d, m)                                                            \
-    {                                                                                   \
-        .name = n, .type = UTIL_CONF_BOOL, .scope = B, F(field), .def = d, .meaning = m \
-    }
+#define INT(n, field, lo, hi, d, m) \
+    UTIL_CONF_ROW_INT(B, broker_topic_settings_t, n, field, lo, hi, d, m)
+#define LONG(n, field, lo, hi, d, m) \
+    UTIL_CONF_ROW_INT64(B, broker_topic_settings_t, n, field, lo, hi, d, m)
+#define BOOL(n, field, d, m) UTIL_CONF_ROW_BOOL(B, broker_topic_settings_t, n, field, d, m)
 
 /* Said of properties kc-broker keeps and reports but does not act on, so
  * that clients that set them (Kafka Streams, Connect, test suites) work. */

@@ -79,6 +79,28 @@ typedef struct util_conf_table {
     size_t settings_size; /* sizeof the settings struct */
 } util_conf_table_t;
 
+/* Row builders for tables, so each side's table reads one line per property:
+ * S is the scope, T the settings struct, f the field in it. */
+#define UTIL_CONF_ROW_INT(S, T, n, f, lo, hi, d, m)                                        \
+    {                                                                                      \
+        .name = n, .type = UTIL_CONF_INT, .scope = S, .offset = offsetof(T, f), .min = lo, \
+        .max = hi, .def = d, .meaning = m                                                  \
+    }
+#define UTIL_CONF_ROW_INT64(S, T, n, f, lo, hi, d, m)                                        \
+    {                                                                                        \
+        .name = n, .type = UTIL_CONF_INT64, .scope = S, .offset = offsetof(T, f), .min = lo, \
+        .max = hi, .def = d, .meaning = m                                                    \
+    }
+#define UTIL_CONF_ROW_BOOL(S, T, n, f, d, m)                                               \
+    {                                                                                      \
+        .name = n, .type = UTIL_CONF_BOOL, .scope = S, .offset = offsetof(T, f), .def = d, \
+        .meaning = m                                                                       \
+    }
+#define UTIL_CONF_ROW_ALIAS(S, n, to, m)                                             \
+    {                                                                                \
+        .name = n, .type = UTIL_CONF_ALIAS, .scope = S, .alias_of = to, .meaning = m \
+    }
+
 /* Rows a table may have: bounds the "set explicitly" bitmap. */
 #define UTIL_CONF_MAX_PROPS 256
 
