@@ -230,7 +230,13 @@ static int conn_dispatch(broker_conn_t *conn, uint8_t *frame, uint32_t size)
     TAILQ_INSERT_TAIL(&conn->reqs, req, link);
     conn->inflight++;
     if (srv->conf.on_request(srv->conf.opaque, req) != 0) {
-        broker_conn_close(conn, 1);
+        /* The request callback refused this frame (and logged why): drop it,
+         * answer what came before it, then close, as Kafka does. */
+        TAILQ_REMOVE(&conn->reqs, req, link);
+        conn->inflight--;
+        req_free(req, 1);
+        broker_conn_close(conn, 0);
+        conn_flush_ready(conn);
         return -1;
     }
     conn_update_backpressure(conn);
@@ -264,7 +270,7 @@ static void conn_process_input(broker_conn_t *conn)
             log_warn("connection %s: frame of %u bytes is outside 8..%zu "
                      "(socket.request.max.bytes); closing",
                      conn->peer, size, srv->conf.max_frame_bytes);
-            broker_conn_close(conn, 1);
+            broker_conn_close(conn, 0); /* after the answers to earlier requests */
             break;
         }
         size_t have = conn->ilen - pos - 4;

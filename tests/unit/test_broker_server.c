@@ -341,6 +341,33 @@ static void test_bad_frames_close_only_their_connection(void **state)
     close(good);
 }
 
+/* A bad frame closes the connection only after the answers to the requests
+ * before it were sent, including one that completes later. */
+static void test_bad_frame_after_good_ones(void **state)
+{
+    struct fixture *f = *state;
+    int fd = connect_to(f->port);
+    uint8_t buf[128];
+    size_t n = frame(buf, DELAYED, 1, "slow");
+    n += frame(buf + n, ECHO, 2, "fast");
+    n += frame(buf + n, BAD, 3, "?");
+    n += frame(buf + n, ECHO, 4, "never");
+    send_all(fd, buf, n);
+    expect_resp(fd, 1, "slow");
+    expect_resp(fd, 2, "fast");
+    expect_closed(fd);
+    close(fd);
+
+    fd = connect_to(f->port);
+    n = frame(buf, ECHO, 5, "before");
+    const uint8_t huge[] = {0x7f, 0xff, 0xff, 0xff};
+    memcpy(buf + n, huge, 4);
+    send_all(fd, buf, n + 4);
+    expect_resp(fd, 5, "before");
+    expect_closed(fd);
+    close(fd);
+}
+
 static void test_max_connections(void **state)
 {
     struct fixture *f = *state;
@@ -393,6 +420,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_large_frame_between_small_ones, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_frames_close_only_their_connection, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_bad_frame_after_good_ones, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_connections, setup, teardown),
         cmocka_unit_test(test_bind_error_is_reported),
     };
