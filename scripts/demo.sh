@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # kc's main job, start to finish on this machine: installs what it needs,
 # builds, runs the codec's self-check, then starts kc-broker with its data
-# under build/demo-data, produces a few records to it and consumes them back.
+# under build/demo-data, produces a few records to it, consumes them back and
+# shows the cluster as kc's client sees it (kc metadata).
 # (Until kc's own `kc produce` / `kc consume` exist, kcat is the client.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +31,8 @@ printf 'order-1:first\norder-2:second\norder-3:third\n' |
     kcat -P -b "$addr" -t "$topic" -K: -z lz4
 echo "produced 3 records to $topic; consuming them back:"
 kcat -C -b "$addr" -t "$topic" -e -q -f '  partition %p offset %o key %k value %s\n'
+echo "what kc's client sees of the cluster:"
+build/bin/kc metadata -b "$addr" -t "$topic"
 
 kill -TERM $broker
 wait $broker
