@@ -414,7 +414,17 @@ static void test_many_protocols(void **state)
             gt_done(&r);
         }
     }
-    /* The second join starts a rebalance; the first member (static) joins again. */
+    /* The second join starts a rebalance (wait until the broker has seen
+     * it); the first member (static) joins again. */
+    int probe = harness_connect(h);
+    char gstate[64] = "";
+    for (int tries = 0; tries < 1000; tries++) {
+        assert_int_equal(gt_describe(probe, "g-many", gstate, NULL), 0);
+        if (!strcmp(gstate, "PreparingRebalance")) break;
+        gt_sleep_ms(10);
+    }
+    assert_string_equal(gstate, "PreparingRebalance");
+    close(probe);
     proto_join_group_response_t resp;
     gt_resp_t r;
     proto_join_group_request_t req;
