@@ -426,6 +426,20 @@ static int same_topic(int16_t ver, const fetch_item_t *a, const fetch_item_t *b)
            (a->topic.len <= 0 || !memcmp(a->topic.ptr, b->topic.ptr, (size_t)a->topic.len));
 }
 
+/* An encoding shared by several evbuffer references. */
+typedef struct shared_buf {
+    uint8_t *data;
+    int refs;
+} shared_buf_t;
+
+static void shared_release(const void *data, size_t len, void *arg)
+{
+    shared_buf_t *b = arg;
+    if (--b->refs > 0) return;
+    free(b->data);
+    free(b);
+}
+
 /* Encodes resp with the ranges spliced in and sends it. */
 static void send_response(fetch_ctx_t *ctx, proto_fetch_response_t *resp, fetch_res_t *res,
                           int32_t nres)
@@ -450,14 +464,32 @@ static void send_response(fetch_ctx_t *ctx, proto_fetch_response_t *resp, fetch_
     /* Lets file segments go out with sendfile when the socket's buffer
      * takes them over. */
     evbuffer_set_flags(out, EVBUFFER_FLAG_DRAINS_TO_FD);
-    size_t prev = 0;
-    int bad = 0;
-    for (int32_t i = 0; i < sp.n && !bad; i++) {
-        bad |= evbuffer_add(out, w.data + prev, sp.v[i].at - prev) != 0;
-        if (!bad) bad |= splice_range(out, (broker_log_range_t *)sp.v[i].range) != 0;
-        prev = sp.v[i].at;
+    /* The encoded pieces between the ranges are added by reference to the
+     * one encoding buffer, freed with the last piece: evbuffer_add after a
+     * file segment would allocate a new chain as large as that segment. */
+    shared_buf_t *shared = malloc(sizeof(*shared));
+    int bad = !shared;
+    if (shared) {
+        shared->data = w.data;
+        shared->refs = 1; /* ours, dropped below */
+        w.data = NULL;
     }
-    if (!bad) bad |= evbuffer_add(out, w.data + prev, w.len - prev) != 0;
+    size_t prev = 0;
+    for (int32_t i = 0; i <= sp.n && !bad; i++) {
+        size_t at = i < sp.n ? sp.v[i].at : w.len;
+        if (at > prev) {
+            shared->refs++;
+            if (evbuffer_add_reference(out, shared->data + prev, at - prev, shared_release,
+                                       shared) != 0) {
+                shared->refs--;
+                bad = 1;
+                break;
+            }
+        }
+        if (i < sp.n) bad |= splice_range(out, (broker_log_range_t *)sp.v[i].range) != 0;
+        prev = at;
+    }
+    if (shared) shared_release(NULL, 0, shared);
     proto_wbuf_free(&w);
     release_all(res, nres);
     if (bad) {

@@ -129,7 +129,10 @@ static void conn_flush_ready(broker_conn_t *conn)
                 hdr[4 + i] = (uint8_t)(corr >> (24 - 8 * i));
             }
             hdr[8] = 0; /* empty tagged-field section of response header v1 */
-            evbuffer_add(output, hdr, hlen);
+            /* Prepended to the response, not added to the output: after a
+             * file segment there, evbuffer_add would allocate a chain as
+             * large as that segment for these few bytes. */
+            evbuffer_prepend(req->out, hdr, hlen);
             evbuffer_add_buffer(output, req->out);
         }
         req_free(req, 0);
