@@ -2,7 +2,7 @@
 #include "kc/kc.h"
 
 #define KC_STR2_(x) #x
-#define KC_STR_(x) KC_STR2_(x)
+#define KC_STR_(x)  KC_STR2_(x)
 
 const char *kc_version_str(void)
 {

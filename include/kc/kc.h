@@ -14,7 +14,7 @@ extern "C" {
 #define KC_VERSION_MINOR 1
 #define KC_VERSION_PATCH 0
 /* 0xMMmmpp00, comparable with < and >. */
-#define KC_VERSION_NUM                                                                             \
+#define KC_VERSION_NUM \
     ((KC_VERSION_MAJOR << 24) | (KC_VERSION_MINOR << 16) | (KC_VERSION_PATCH << 8))
 
 /* The library's version as "MAJOR.MINOR.PATCH"; may differ from the header's

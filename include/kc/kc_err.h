@@ -14,7 +14,7 @@ extern "C" {
 #endif
 
 /* X(NAME, code, retriable, message) */
-#define KC_ERRORS(X)                                                                               \
+#define KC_ERRORS(X)                                                                              \
     /* Local errors: never on the wire. */                                                        \
     X(_BAD_MSG, -100, 0, "malformed protocol data")                                               \
     X(_NO_MEMORY, -101, 0, "out of memory")                                                       \

@@ -108,8 +108,8 @@ int net_client_range(int16_t api_key, int16_t *min, int16_t *max);
 /* The body to encode for api_key at version: body itself, or a copy in
  * scratch with fields the version cannot carry reset to their defaults
  * where losing them is acceptable (Metadata v1-3: AllowAutoTopicCreation). */
-const void *net_body_for_version(int16_t api_key, int16_t version, const void *body,
-                                 void *scratch, size_t scratch_size);
+const void *net_body_for_version(int16_t api_key, int16_t version, const void *body, void *scratch,
+                                 size_t scratch_size);
 
 /* net_request_send flags */
 enum {

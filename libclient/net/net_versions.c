@@ -38,8 +38,8 @@ int net_client_range(int16_t api_key, int16_t *min, int16_t *max)
     return 0;
 }
 
-const void *net_body_for_version(int16_t api_key, int16_t version, const void *body,
-                                 void *scratch, size_t scratch_size)
+const void *net_body_for_version(int16_t api_key, int16_t version, const void *body, void *scratch,
+                                 size_t scratch_size)
 {
     if (api_key == PROTO_API_METADATA && version < 4 &&
         scratch_size >= sizeof(proto_metadata_request_t)) {
