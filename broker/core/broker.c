@@ -37,10 +37,9 @@ static void housekeeping(evutil_socket_t fd, short what, void *arg)
 {
     broker_t *b = arg;
     int64_t now = b->now_ms();
-    static int64_t last_retention;
     size_t it = 0;
     broker_topic_t *t;
-    int retention_due = now - last_retention >= b->conf->log_retention_check_interval_ms;
+    int retention_due = now - b->last_retention_ms >= b->conf->log_retention_check_interval_ms;
     while (util_hmap_next(&b->topics, &it, NULL, NULL, (void **)&t)) {
         for (int32_t i = 0; i < t->partition_count; i++) {
             broker_partition_t *p = t->partitions[i];
@@ -57,7 +56,7 @@ static void housekeeping(evutil_socket_t fd, short what, void *arg)
             }
         }
     }
-    if (retention_due) last_retention = now;
+    if (retention_due) b->last_retention_ms = now;
 }
 
 /* ---- Cluster id ----------------------------------------------------------------- */

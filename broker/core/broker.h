@@ -96,6 +96,7 @@ struct broker {
     struct event *flush_ev;     /* the batched flush; see broker_partition_note_append */
     void *flush_state;          /* dirty partitions and waiters (broker.c) */
     struct event *housekeeping; /* retention and time-based flush */
+    int64_t last_retention_ms;  /* when housekeeping last applied retention */
     void *groups;               /* group coordinator state (groups/) */
     void *pids;                 /* producer-id allocation (producers/) */
     void *fetch;                /* fetch sessions (handlers/fetch_session.c) */
