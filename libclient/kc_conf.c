@@ -7,7 +7,7 @@
 
 kc_conf_t *kc_conf_new(void)
 {
-    kc_conf_t *conf = malloc(sizeof(*conf));
+    kc_conf_t *conf = calloc(1, sizeof(*conf));
     if (!conf) return NULL;
     char err[256];
     if (client_conf_init(&conf->client, err, sizeof(err))) {
@@ -53,8 +53,9 @@ kc_err_t kc_conf_load_file(kc_conf_t *conf, const char *path, char *errstr, size
 
 kc_conf_t *kc_conf_dup(const kc_conf_t *conf)
 {
-    kc_conf_t *copy = malloc(sizeof(*copy));
+    kc_conf_t *copy = calloc(1, sizeof(*copy));
     if (!copy) return NULL;
+    copy->cbs = conf->cbs;
     if (util_conf_copy(&copy->client.base, &conf->client.base)) {
         free(copy);
         return NULL;
@@ -67,4 +68,32 @@ void kc_conf_destroy(kc_conf_t *conf)
     if (!conf) return;
     client_conf_clear(&conf->client);
     free(conf);
+}
+
+void kc_conf_set_log_cb(kc_conf_t *conf, kc_log_cb cb, void *cb_opaque)
+{
+    if (!conf) return;
+    conf->cbs.log = cb;
+    conf->cbs.log_opaque = cb_opaque;
+}
+
+void kc_conf_set_delivery_cb(kc_conf_t *conf, kc_delivery_cb cb, void *cb_opaque)
+{
+    if (!conf) return;
+    conf->cbs.delivery = cb;
+    conf->cbs.delivery_opaque = cb_opaque;
+}
+
+void kc_conf_set_rebalance_cb(kc_conf_t *conf, kc_rebalance_cb cb, void *cb_opaque)
+{
+    if (!conf) return;
+    conf->cbs.rebalance = cb;
+    conf->cbs.rebalance_opaque = cb_opaque;
+}
+
+void kc_conf_set_commit_cb(kc_conf_t *conf, kc_commit_cb cb, void *cb_opaque)
+{
+    if (!conf) return;
+    conf->cbs.commit = cb;
+    conf->cbs.commit_opaque = cb_opaque;
 }

@@ -4,7 +4,10 @@
 
 #include "kc/kc_client.h"
 #include "kc/kc_conf.h"
+#include "kc/kc_consumer.h"
 #include "kc/kc_err.h"
+#include "kc/kc_producer.h"
+#include "kc/kc_record.h"
 
 #ifdef __cplusplus
 extern "C" {

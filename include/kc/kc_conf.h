@@ -48,6 +48,14 @@ kc_err_t kc_conf_load_file(kc_conf_t *conf, const char *path, char *errstr, size
 /* An independent copy, owned by the caller; NULL if out of memory. */
 kc_conf_t *kc_conf_dup(const kc_conf_t *conf);
 
+/* Log lines of the client built from this configuration go to cb instead
+ * of stderr: level is syslog(3)'s (3 error, 4 warning, 6 info, 7 debug;
+ * the `log_level` and `debug` properties decide which come), msg one line
+ * without a newline. cb may run on the client's I/O thread: it must not call
+ * back into kc and must be quick. NULL restores stderr. */
+typedef void (*kc_log_cb)(int level, const char *msg, void *cb_opaque);
+void kc_conf_set_log_cb(kc_conf_t *conf, kc_log_cb cb, void *cb_opaque);
+
 /* Frees the configuration. NULL is allowed. */
 void kc_conf_destroy(kc_conf_t *conf);
 
