@@ -162,7 +162,7 @@ static void req_fail(net_req_t *req, kc_err_t err, const char *errstr)
     }
     if (!req->internal && req->cb) {
         net_resp_t r = {c,   c->node_id, req->api_key, req->on_wire ? req->version : (int16_t)-1,
-                        err, errstr,     NULL};
+                        err, errstr,     NULL,         NULL};
         req->cb(&r, req->opaque);
     }
     req_free(req);
@@ -404,8 +404,17 @@ static void handshake_done(net_conn_t *c, int16_t version, kc_err_t err, const c
 
 /* ---- reading ---- */
 
-static void handle_frame(net_conn_t *c, const uint8_t *frame, int32_t size)
+void *net_resp_take_frame(const net_resp_t *resp)
 {
+    if (!resp->frame_slot_) return NULL;
+    void *f = *resp->frame_slot_;
+    *resp->frame_slot_ = NULL;
+    return f;
+}
+
+static void handle_frame(net_conn_t *c, uint8_t **framep, int32_t size)
+{
+    const uint8_t *frame = *framep;
     net_req_t *req = TAILQ_FIRST(&c->inflight);
     proto_rbuf_t r;
     proto_rbuf_init(&r, frame, (size_t)size);
@@ -459,7 +468,8 @@ static void handle_frame(net_conn_t *c, const uint8_t *frame, int32_t size)
                            req->version,
                            err ? (kc_err_t)err : 0,
                            err ? r.errstr : NULL,
-                           err ? NULL : body};
+                           err ? NULL : body,
+                           err ? NULL : framep};
         if (err)
             log_warn("%s: cannot decode %s v%d response: %s", c->name, api_name(req->api_key),
                      req->version, r.errstr);
@@ -521,7 +531,7 @@ static void do_read(net_conn_t *c)
         }
         evbuffer_drain(c->in, 4);
         evbuffer_remove(c->in, frame, (size_t)size);
-        handle_frame(c, frame, size);
+        handle_frame(c, &frame, size);
         free(frame);
     }
     if (!c->destroying && c->gen == gen) dispatch(c);

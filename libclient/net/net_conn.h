@@ -63,11 +63,19 @@ typedef struct net_resp {
     net_conn_t *conn;
     int32_t node_id;
     int16_t api_key;
-    int16_t version;    /* the version sent, -1 if none was chosen */
-    kc_err_t err;       /* 0 or a local error; Kafka errors are in the body */
-    const char *errstr; /* why, when err != 0 */
-    const void *body;   /* proto_<api>_response_t, NULL when err != 0 */
+    int16_t version;       /* the version sent, -1 if none was chosen */
+    kc_err_t err;          /* 0 or a local error; Kafka errors are in the body */
+    const char *errstr;    /* why, when err != 0 */
+    const void *body;      /* proto_<api>_response_t, NULL when err != 0 */
+    uint8_t **frame_slot_; /* see net_resp_take_frame() */
 } net_resp_t;
+
+/* Inside a response callback: takes ownership of the received frame (free()
+ * it), so the bytes and strings of body, which point into it, outlive the
+ * callback (the consumer keeps fetched records this way, without a copy).
+ * The decoded structs themselves still die with the arena. NULL when
+ * err != 0 or already taken. */
+void *net_resp_take_frame(const net_resp_t *resp);
 
 typedef void (*net_resp_cb)(const net_resp_t *resp, void *opaque);
 
