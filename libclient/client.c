@@ -126,10 +126,21 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* Adapts kc_conf_set_log_cb's callback to the util_log sink. */
+static void log_to_app(void *opaque, int level, const char *msg)
+{
+    const kc_conf_cbs_t *cbs = opaque;
+    cbs->log(level, msg, cbs->log_opaque);
+}
+
 static void *io_main(void *arg)
 {
     client_t *c = arg;
     c->io_tid = pthread_self();
+    const kc_conf_cbs_t *cbs = &c->kconf->cbs;
+    /* debug=... asks for debug lines whatever log_level says, as in librdkafka. */
+    int level = c->conf->debug ? LOG_LVL_DEBUG : c->conf->log_level;
+    util_log_set_thread(cbs->log ? log_to_app : NULL, (void *)cbs, level);
     event_base_loop(c->base, EVLOOP_NO_EXIT_ON_EMPTY);
     return NULL;
 }
@@ -351,7 +362,6 @@ client_t *client_new(kc_conf_t *conf, char *errstr, size_t errstr_size)
     c->kconf = conf;
     c->conf = &conf->client;
     const client_conf_t *cc = c->conf;
-    if (cc->debug) util_log_set_level(LOG_LVL_DEBUG);
     c->nconf = (net_conn_conf_t){
         .client_id = cc->client_id,
         .connect_timeout_ms = cc->socket_connection_setup_timeout_ms,

@@ -8,6 +8,9 @@
 static atomic_int log_level = LOG_LVL_INFO;
 static util_log_sink_t log_sink;
 static void *log_opaque;
+static _Thread_local util_log_sink_t thread_sink;
+static _Thread_local void *thread_opaque;
+static _Thread_local int thread_level = -1;
 
 void util_log_set_level(int level)
 {
@@ -16,7 +19,14 @@ void util_log_set_level(int level)
 
 int util_log_get_level(void)
 {
-    return atomic_load(&log_level);
+    return thread_level >= 0 ? thread_level : atomic_load(&log_level);
+}
+
+void util_log_set_thread(util_log_sink_t sink, void *opaque, int level)
+{
+    thread_sink = sink;
+    thread_opaque = opaque;
+    thread_level = level;
 }
 
 void util_log_set_sink(util_log_sink_t sink, void *opaque)
@@ -41,6 +51,10 @@ void util_vlog(int level, const char *fmt, va_list ap)
     if (level > util_log_get_level()) return;
     char msg[1024];
     vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (thread_sink) {
+        thread_sink(thread_opaque, level, msg);
+        return;
+    }
     if (log_sink) {
         log_sink(log_opaque, level, msg);
         return;

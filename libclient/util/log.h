@@ -16,6 +16,12 @@ void util_log_set_level(int level);
 int util_log_get_level(void);
 /* NULL restores the stderr sink. */
 void util_log_set_sink(util_log_sink_t sink, void *opaque);
+/* This thread's own sink and level, in place of the process-wide ones
+ * (level < 0 keeps the process-wide level). A client's I/O thread sets them
+ * from its configuration (log_level, debug, kc_conf_set_log_cb), so two
+ * clients in one process log to their own callbacks. NULL sink: back to the
+ * process-wide sink. */
+void util_log_set_thread(util_log_sink_t sink, void *opaque, int level);
 /* "ERROR", "WARN", "INFO", "DEBUG". */
 const char *util_log_level_name(int level);
 
