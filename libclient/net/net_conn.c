@@ -284,7 +284,11 @@ static kc_err_t req_write(net_conn_t *c, net_req_t *req, char *errstr, size_t er
     proto_req_header_t h = {req->api_key, req->version, c->next_corr, proto_str_of(c->client_id),
                             0};
     proto_req_header_encode(&w, &h);
-    proto_metadata_request_t scratch;
+    union {
+        proto_metadata_request_t md;
+        proto_find_coordinator_request_t fc;
+        proto_offset_fetch_request_t of;
+    } scratch;
     const void *body =
         net_body_for_version(req->api_key, req->version, req->body, &scratch, sizeof(scratch));
     int err = proto_request_encode(req->api_key, req->version, body, &w, errstr, errstr_size);
@@ -312,6 +316,20 @@ static kc_err_t req_write(net_conn_t *c, net_req_t *req, char *errstr, size_t er
     return 0;
 }
 
+/* A request the broker never answers is done once it is in the output
+ * buffer: it leaves the in-flight queue, so the next response matches the
+ * next request. */
+static void req_written_no_response(net_conn_t *c, net_req_t *req)
+{
+    TAILQ_REMOVE(&c->inflight, req, link);
+    c->n_inflight--;
+    net_resp_t r = {c, c->node_id, req->api_key, req->version, 0, NULL, NULL};
+    net_resp_cb cb = req->cb;
+    void *opaque = req->opaque;
+    req_free(req);
+    cb(&r, opaque);
+}
+
 /* Writes waiting requests while the pipeline has room. */
 static void dispatch(net_conn_t *c)
 {
@@ -323,7 +341,10 @@ static void dispatch(net_conn_t *c)
         kc_err_t err =
             net_conn_pick_version(c, req->api_key, &req->version, errstr, sizeof(errstr));
         if (!err) err = req_write(c, req, errstr, sizeof(errstr));
-        if (err) req_fail(req, err, errstr);
+        if (err)
+            req_fail(req, err, errstr);
+        else if (req->flags & NET_REQ_NO_RESPONSE)
+            req_written_no_response(c, req);
     }
     if (!c->destroying && c->gen == gen && c->state >= NET_HANDSHAKE) do_write(c);
 }

@@ -115,7 +115,9 @@ int net_client_range(int16_t api_key, int16_t *min, int16_t *max);
 
 /* The body to encode for api_key at version: body itself, or a copy in
  * scratch with fields the version cannot carry reset to their defaults
- * where losing them is acceptable (Metadata v1-3: AllowAutoTopicCreation). */
+ * where losing them is acceptable (Metadata v1-3: AllowAutoTopicCreation),
+ * or where the caller filled two forms of the same thing (FindCoordinator's
+ * Key and CoordinatorKeys, OffsetFetch's GroupId/Topics and Groups). */
 const void *net_body_for_version(int16_t api_key, int16_t version, const void *body, void *scratch,
                                  size_t scratch_size);
 
@@ -125,6 +127,9 @@ enum {
      * request waits, instead of waiting for the reconnect: for requests any
      * broker can answer, so the caller moves on to another. */
     NET_REQ_FAIL_FAST = 1 << 0,
+    /* The broker sends no response (Produce with acks=0): the callback
+     * fires with err 0 and body NULL once the request is written. */
+    NET_REQ_NO_RESPONSE = 1 << 1,
 };
 
 /* Queues a request (see the lifecycle above). timeout_ms <= 0 uses the

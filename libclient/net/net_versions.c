@@ -52,5 +52,35 @@ const void *net_body_for_version(int16_t api_key, int16_t version, const void *b
         copy->allow_auto_topic_creation = true;
         return copy;
     }
+    if (api_key == PROTO_API_FIND_COORDINATOR &&
+        scratch_size >= sizeof(proto_find_coordinator_request_t)) {
+        /* The caller fills both the single key (v0-3) and the batched keys
+         * (v4+) with the same key; the version keeps one. */
+        proto_find_coordinator_request_t *copy = scratch;
+        *copy = *(const proto_find_coordinator_request_t *)body;
+        if (version < 4) {
+            copy->coordinator_keys.v = NULL;
+            copy->coordinator_keys.n = 0;
+        } else {
+            copy->key = proto_str_of("");
+        }
+        return copy;
+    }
+    if (api_key == PROTO_API_OFFSET_FETCH && scratch_size >= sizeof(proto_offset_fetch_request_t)) {
+        /* Same for OffsetFetch: one group, as GroupId/Topics (v0-7) and as
+         * Groups (v8+); RequireStable only where the version has it. */
+        proto_offset_fetch_request_t *copy = scratch;
+        *copy = *(const proto_offset_fetch_request_t *)body;
+        if (version < 8) {
+            copy->groups.v = NULL;
+            copy->groups.n = 0;
+        } else {
+            copy->group_id = proto_str_of("");
+            copy->topics.v = NULL;
+            copy->topics.n = 0;
+        }
+        if (version < 7) copy->require_stable = false;
+        return copy;
+    }
     return body;
 }
