@@ -323,7 +323,8 @@ static void req_written_no_response(net_conn_t *c, net_req_t *req)
 {
     TAILQ_REMOVE(&c->inflight, req, link);
     c->n_inflight--;
-    net_resp_t r = {c, c->node_id, req->api_key, req->version, 0, NULL, NULL};
+    net_resp_t r = {
+        .conn = c, .node_id = c->node_id, .api_key = req->api_key, .version = req->version};
     net_resp_cb cb = req->cb;
     void *opaque = req->opaque;
     req_free(req);
