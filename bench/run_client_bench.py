@@ -1,0 +1,300 @@
+#!/usr/bin/python3
+"""kc's producer and consumer against librdkafka's, on the same kc-broker.
+
+    bench/run_client_bench.py [BUILD_DIR] [--rounds N] [--sizes 100,1024]
+                              [--codecs none,lz4] [--mb MB] [--modes produce,consume]
+                              [--out FILE]
+
+Builds nothing: BUILD_DIR (default build/) must hold bin/kc, bin/kc-broker and
+bin/rk_client_bench (built with the project when pkg-config finds librdkafka).
+`kc bench produce|consume` and rk_client_bench take the same options and print
+the same JSON line (both build tools/cmd_bench_stats.c); they differ only in the
+client library.
+
+For each record size and codec it starts a fresh kc-broker (one partition per
+topic, data in BUILD_DIR/bench-data/client-SIZE-CODEC, deleted afterwards), then
+
+- produce: ROUNDS runs of each client, alternating (kc, rk, rk, kc, kc, rk, ...),
+  each writing MB megabytes of record values to a topic of its own (created
+  beforehand with one record, so no run pays for topic creation);
+- consume: one topic filled once with rk_client_bench (the codec applied by the
+  producer, as stored by the broker), then ROUNDS alternating runs of each
+  client reading every record from the beginning.
+
+Both clients get the same properties (PRODUCE_PROPS / CONSUME_PROPS, printed
+with the results). Reports medians of records/s and of peak RSS (VmHWM, read by
+each program itself from /proc/self/status at exit), and the ratios
+kc / librdkafka. Writes every run to a JSON file
+(default BUILD_DIR/bench-results/client_bench.json). A benchmark, not a test:
+it asserts nothing about time.
+"""
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+PRODUCE_PROPS = [
+    ("acks", "1"),
+    ("linger.ms", "5"),
+    ("batch.size", "1000000"),
+    ("batch.num.messages", "10000"),
+    ("queue.buffering.max.messages", "100000"),
+    ("queue.buffering.max.kbytes", "1048576"),
+    ("max.in.flight.requests.per.connection", "5"),
+    ("enable.idempotence", "false"),
+]
+CONSUME_PROPS = [
+    ("fetch.wait.max.ms", "100"),
+    ("fetch.min.bytes", "1"),
+    ("fetch.max.bytes", "52428800"),
+    ("max.partition.fetch.bytes", "1048576"),
+    ("queued.max.messages.kbytes", "65536"),
+    ("check.crcs", "false"),
+]
+CLIENTS = ("kc", "rk")
+
+
+def machine():
+    model = ""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name:"):
+                model = line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return {"nproc": os.cpu_count(), "cpu_model": model, "kernel": platform.release(),
+            "loadavg": os.getloadavg()}
+
+
+def git_describe(src):
+    try:
+        rev = subprocess.run(["git", "-C", src, "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", src, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        return rev + ("-dirty" if dirty else "")
+    except OSError:
+        return "unknown"
+
+
+class Broker:
+    def __init__(self, bindir, datadir):
+        self.bindir, self.datadir = bindir, datadir
+
+    def start(self):
+        shutil.rmtree(self.datadir, ignore_errors=True)
+        os.makedirs(self.datadir)
+        self.log = open(self.datadir + ".log", "w")
+        self.proc = subprocess.Popen(
+            [os.path.join(self.bindir, "kc-broker"),
+             "--override", "listeners=PLAINTEXT://127.0.0.1:0",
+             "--override", "log.dirs=" + self.datadir,
+             "--override", "num.partitions=1"],
+            stdout=subprocess.PIPE, stderr=self.log, text=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("listening on "):
+            raise RuntimeError(f"kc-broker did not start (see {self.datadir}.log): {line!r}")
+        self.addr = line.split()[-1]
+        return self.addr
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.datadir, ignore_errors=True)
+
+
+def client_cmd(bindir, client, mode, addr, topic, count, size, props):
+    if client == "kc":
+        cmd = [os.path.join(bindir, "kc"), "bench", mode]
+    else:
+        cmd = [os.path.join(bindir, "rk_client_bench"), mode]
+    cmd += ["-b", addr, "-t", topic, "-n", str(count), "-p", "0", "--json", "-q"]
+    if mode == "produce":
+        cmd += ["-s", str(size)]
+    for k, v in props:
+        cmd += ["-X", f"{k}={v}"]
+    return cmd
+
+
+def run_client(cmd, broker, timeout=600):
+    """Runs one benchmark program; its JSON line, or a dict with "error"."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = "", ""
+    while True:
+        try:
+            out, err = p.communicate(timeout=0.5)
+            break
+        except subprocess.TimeoutExpired:
+            if broker.proc.poll() is not None or time.monotonic() - t0 > timeout:
+                p.kill()
+                out, err = p.communicate()
+                err = "broker exited or time limit hit during the run\n" + err
+                break
+    lines = [l for l in out.splitlines() if l.startswith("{")]
+    res = json.loads(lines[-1]) if lines else {}
+    if p.returncode != 0 or not lines:
+        tail = " | ".join(err.strip().splitlines()[-3:])
+        res.setdefault("error", f"{os.path.basename(cmd[0])} exited {p.returncode}: {tail}")
+        if res.get("error") is None:
+            res["error"] = f"exit {p.returncode}"
+    return res
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def measure(bindir, build, size, codec, args):
+    count = max(1, int(args.mb * 1e6 / max(size, 1)))
+    broker = Broker(bindir, os.path.join(build, "bench-data", f"client-{size}-{codec}"))
+    addr = broker.start()
+    prod_props = PRODUCE_PROPS + [("compression.type", codec)]
+    runs = []
+
+    def one(client, mode, topic, rnd, props):
+        cmd = client_cmd(bindir, client, mode, addr, topic, count, size, props)
+        res = run_client(cmd, broker)
+        res.update({"client_id": client, "mode": mode, "codec": codec, "size": size,
+                    "round": rnd, "cmd": " ".join(cmd)})
+        runs.append(res)
+        print(f"  {mode:<7} {size:>5}B {codec:<4} round {rnd} {client}: "
+              f"{res.get('records_per_sec') or 0:>10.0f} records/s "
+              f"{res.get('mb_per_sec') or 0:>8.1f} MB/s  rss {res.get('rss_kb')} kB"
+              f"  p99 {res.get('p99_ms')} ms"
+              + (f"  ERROR {res['error']}" if res.get("error") else ""), flush=True)
+
+    def precreate(topic):
+        cmd = client_cmd(bindir, "rk", "produce", addr, topic, 1, size, prod_props)
+        res = run_client(cmd, broker)
+        if res.get("error"):
+            raise RuntimeError(f"cannot create topic {topic}: {res['error']}")
+
+    try:
+        step = 0
+        if "produce" in args.modes:
+            for rnd in range(args.rounds):
+                order = CLIENTS if step % 2 == 0 else tuple(reversed(CLIENTS))
+                step += 1
+                for client in order:
+                    topic = f"p-{client}-{rnd}"
+                    precreate(topic)
+                    one(client, "produce", topic, rnd, prod_props)
+        if "consume" in args.modes:
+            # The consumers read exactly `count` records: fill with count - 1
+            # after the creating record.
+            precreate("c")
+            fill = client_cmd(bindir, "rk", "produce", addr, "c", count - 1 if count > 1 else 1,
+                              size, prod_props)
+            res = run_client(fill, broker)
+            if res.get("error"):
+                raise RuntimeError(f"cannot fill the consume topic: {res['error']}")
+            for rnd in range(args.rounds):
+                order = CLIENTS if step % 2 == 0 else tuple(reversed(CLIENTS))
+                step += 1
+                for client in order:
+                    one(client, "consume", "c", rnd, CONSUME_PROPS)
+    finally:
+        broker.stop()
+    return runs
+
+
+def summarize(runs):
+    rows = []
+    keys = sorted({(r["mode"], r["size"], r["codec"]) for r in runs},
+                  key=lambda k: (k[0] != "produce", k[1], k[2] != "none", k[2]))
+    for mode, size, codec in keys:
+        row = {"mode": mode, "size": size, "codec": codec}
+        for c in CLIENTS:
+            ok = [r for r in runs if (r["mode"], r["size"], r["codec"], r["client_id"]) ==
+                  (mode, size, codec, c) and not r.get("error")]
+            row[f"{c}_runs"] = len(ok)
+            for k in ("records_per_sec", "mb_per_sec", "rss_kb", "p50_ms", "p99_ms", "cpu_s"):
+                row[f"{c}_{k}"] = median([r.get(k) for r in ok])
+        kr, rr = row["kc_records_per_sec"], row["rk_records_per_sec"]
+        row["rate_ratio"] = kr / rr if kr and rr else None
+        km, rm = row["kc_rss_kb"], row["rk_rss_kb"]
+        row["rss_ratio"] = km / rm if km and rm else None
+        rows.append(row)
+    return rows
+
+
+def fmt(v, spec):
+    return "-" if v is None else format(v, spec)
+
+
+def print_table(rows):
+    print()
+    print("medians; records/s of record values; RSS = peak resident set (VmHWM) in kB;"
+          " ratio = kc / librdkafka")
+    hdr = ("mode", "size", "codec", "kc rec/s", "rk rec/s", "ratio", "kc RSS", "rk RSS",
+           "RSS ratio", "kc p99 ms", "rk p99 ms", "runs")
+    line = "%-8s %6s %-5s %11s %11s %6s %8s %8s %9s %9s %9s %5s"
+    print(line % hdr)
+    for r in rows:
+        print(line % (r["mode"], f"{r['size']}B", r["codec"],
+                      fmt(r["kc_records_per_sec"], ".0f"), fmt(r["rk_records_per_sec"], ".0f"),
+                      fmt(r["rate_ratio"], ".2f"), fmt(r["kc_rss_kb"], ".0f"),
+                      fmt(r["rk_rss_kb"], ".0f"), fmt(r["rss_ratio"], ".2f"),
+                      fmt(r["kc_p99_ms"], ".1f"), fmt(r["rk_p99_ms"], ".1f"),
+                      f"{r['kc_runs']}/{r['rk_runs']}"))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("build", nargs="?", default="build")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--sizes", default="100,1024")
+    ap.add_argument("--codecs", default="none,lz4")
+    ap.add_argument("--mb", type=float, default=50,
+                    help="megabytes of record values per run (default 50)")
+    ap.add_argument("--modes", default="produce,consume")
+    ap.add_argument("--out")
+    args = ap.parse_args()
+    args.modes = args.modes.split(",")
+
+    build = os.path.abspath(args.build)
+    bindir = os.path.join(build, "bin")
+    missing = [n for n in ("kc", "kc-broker", "rk_client_bench")
+               if not os.access(os.path.join(bindir, n), os.X_OK)]
+    if missing:
+        sys.exit(f"run_client_bench: missing in {bindir}: {', '.join(missing)} "
+                 "(build the project; rk_client_bench needs librdkafka-dev)")
+    src = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    info = {"machine": machine(), "source": git_describe(src), "build": build,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "mb_per_run": args.mb, "rounds": args.rounds,
+            "produce_props": dict(PRODUCE_PROPS), "consume_props": dict(CONSUME_PROPS)}
+    m = info["machine"]
+    print(f"machine: {m['nproc']} CPUs, {m['cpu_model']}, load {m['loadavg'][0]:.1f}; "
+          f"source {info['source']}; {args.mb} MB per run, {args.rounds} rounds", flush=True)
+
+    runs = []
+    for size in [int(s) for s in args.sizes.split(",")]:
+        for codec in args.codecs.split(","):
+            runs += measure(bindir, build, size, codec, args)
+    rows = summarize(runs)
+    print_table(rows)
+    info["machine"]["loadavg_end"] = os.getloadavg()
+    out = args.out or os.path.join(build, "bench-results", "client_bench.json")
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, "w") as f:
+        json.dump({"info": info, "summary": rows, "runs": runs}, f, indent=1)
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()
