@@ -1,0 +1,137 @@
+/* Producer batches: the record-batch bytes, built in place by
+ * proto_batch_builder, and a compact array of what each record's delivery
+ * report needs. Batches go back to a free list with their buffers, so a
+ * steady producer stops allocating once its buffers have grown. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "producer/prod_int.h"
+
+/* Recycled batches kept at most: enough for the in-flight window of a few
+ * brokers without holding on to memory after a burst. */
+#define PROD_FREE_MAX 64
+
+/* A new batch's buffer: room for a few records, not batch.size (which may be
+ * a megabyte per partition); it grows by doubling and keeps what it grew to
+ * when recycled. */
+#define PROD_BUF_START 16384
+
+static void batch_reset(prod_batch_t *b, prod_topic_t *t, int32_t partition)
+{
+    b->topic = t;
+    b->partition = partition;
+    b->nrec = 0;
+    b->bytes = 0;
+    b->created_ms = 0;
+    b->no = 0;
+    b->retry_at_ms = 0;
+    b->attempts = 0;
+    b->finished = 0;
+    b->sent = 0;
+    b->base_seq = -1;
+    b->epoch = -1;
+    b->in_flight = 0;
+    b->purged = 0;
+    b->err = 0;
+    b->base_offset = -1;
+    b->log_append_time = -1;
+    b->possibly_persisted = 0;
+    b->errstr[0] = '\0';
+}
+
+prod_batch_t *prod_batch_new(prod_t *p, prod_topic_t *t, int32_t partition)
+{
+    prod_batch_t *b = NULL;
+    pthread_mutex_lock(&p->free_lock);
+    if (p->free_batches) {
+        b = p->free_batches;
+        p->free_batches = TAILQ_NEXT(b, link);
+        p->nfree--;
+    }
+    pthread_mutex_unlock(&p->free_lock);
+    if (!b) {
+        b = calloc(1, sizeof(*b));
+        if (!b) return NULL;
+        proto_wbuf_init(&b->buf, PROD_BUF_START);
+    }
+    batch_reset(b, t, partition);
+    proto_wbuf_reset(&b->buf);
+    proto_batch_params_t params = PROTO_BATCH_PARAMS_INIT;
+    if (proto_batch_builder_begin(&b->bld, &b->buf, &params) != 0) {
+        proto_wbuf_free(&b->buf);
+        free(b->meta);
+        free(b);
+        return NULL;
+    }
+    return b;
+}
+
+prod_batch_t *prod_batch_new_report(prod_t *p, prod_topic_t *t, int32_t partition, int32_t n)
+{
+    (void)p;
+    prod_batch_t *b = calloc(1, sizeof(*b));
+    if (!b) return NULL;
+    batch_reset(b, t, partition);
+    b->meta = calloc((size_t)(n > 0 ? n : 1), sizeof(*b->meta));
+    if (!b->meta) {
+        free(b);
+        return NULL;
+    }
+    b->meta_cap = n;
+    b->nrec = n;
+    return b;
+}
+
+void prod_batch_release(prod_t *p, prod_batch_t *b)
+{
+    if (!b) return;
+    /* Report-only batches have no buffer: not worth keeping. */
+    if (b->buf.data) {
+        pthread_mutex_lock(&p->free_lock);
+        if (p->nfree < PROD_FREE_MAX) {
+            TAILQ_NEXT(b, link) = p->free_batches;
+            p->free_batches = b;
+            p->nfree++;
+            b = NULL;
+        }
+        pthread_mutex_unlock(&p->free_lock);
+        if (!b) return;
+    }
+    proto_wbuf_free(&b->buf);
+    free(b->meta);
+    free(b);
+}
+
+void prod_batch_free_all(prod_t *p)
+{
+    prod_batch_t *b = p->free_batches;
+    while (b) {
+        prod_batch_t *next = TAILQ_NEXT(b, link);
+        proto_wbuf_free(&b->buf);
+        free(b->meta);
+        free(b);
+        b = next;
+    }
+    p->free_batches = NULL;
+    p->nfree = 0;
+}
+
+kc_err_t prod_batch_append(prod_batch_t *b, int64_t ts, const void *key, int32_t key_len,
+                           const void *value, int32_t value_len, const proto_record_header_t *hdrs,
+                           size_t nhdr, void *opaque, size_t bytes)
+{
+    if (b->nrec == b->meta_cap) {
+        int32_t cap = b->meta_cap ? b->meta_cap * 2 : 64;
+        prod_rec_meta_t *m = realloc(b->meta, sizeof(*m) * (size_t)cap);
+        if (!m) return KC_ERR__NO_MEMORY;
+        b->meta = m;
+        b->meta_cap = cap;
+    }
+    int err = proto_batch_builder_append(&b->bld, ts, key, key_len, value, value_len, hdrs, nhdr);
+    if (err) return (kc_err_t)err;
+    b->meta[b->nrec].opaque = opaque;
+    b->meta[b->nrec].timestamp = ts;
+    b->nrec++;
+    b->bytes += bytes;
+    return 0;
+}

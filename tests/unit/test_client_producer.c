@@ -1,0 +1,413 @@
+/* The producer against a kc-broker process: records produced, reported and
+ * read back with librdkafka's consumer; partitioners, batching limits,
+ * compression codecs, acks=0, headers, LogAppendTime. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include "client_test_util.h"
+#include "test_client_producer_util.h"
+
+#include "conf_client.h"
+#include "producer/partitioner.h"
+#include "producer/prod_int.h"
+
+static tbroker_t broker;
+
+static int setup(void **state)
+{
+    (void)state;
+    return tbroker_start(&broker);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tbroker_stop(&broker);
+    return 0;
+}
+
+/* Produces n keyed records "v<i>" with key "k<i % nkeys>"; all must be
+ * reported without error. */
+static void produce_n(kc_producer_t *p, tp_drs_t *drs, const char *topic, int n, int nkeys)
+{
+    char key[32], val[32];
+    for (int i = 0; i < n; i++) {
+        snprintf(key, sizeof(key), "k%d", i % nkeys);
+        snprintf(val, sizeof(val), "v%d", i);
+        assert_int_equal(tp_produce(p, topic, KC_PARTITION_ANY, nkeys ? key : NULL, val, i), 0);
+    }
+    assert_int_equal(kc_flush(p, 30000), 0);
+    assert_int_equal(drs->n, n);
+    for (int i = 0; i < drs->n; i++)
+        assert_int_equal(drs->v[i].err, 0);
+}
+
+static void test_produce_read_back(void **state)
+{
+    (void)state;
+    const char *topic = "prod-basic";
+    assert_int_equal(tp_create_topic(broker.addr, topic, 3, NULL, NULL), 0);
+    tp_drs_t drs = {0};
+    const char *props[] = {"linger.ms", "2", NULL};
+    kc_producer_t *p = tp_producer(broker.addr, &drs, props);
+    assert_non_null(p);
+    produce_n(p, &drs, topic, 3000, 50);
+    assert_int_equal(kc_outq_len(p), 0);
+    /* Offsets: per partition, 0..n-1 in produce order. */
+    int64_t next[3] = {0, 0, 0};
+    for (int i = 0; i < drs.n; i++) {
+        tp_dr_t *d = &drs.v[i];
+        assert_in_range(d->partition, 0, 2);
+        assert_int_equal(d->offset, next[d->partition]);
+        next[d->partition]++;
+        assert_int_equal(d->tstype, KC_TIMESTAMP_CREATE_TIME);
+        /* consistent_random: the key's CRC picks the partition. */
+        char key[32];
+        snprintf(key, sizeof(key), "k%d", (int)(d->opaque % 50));
+        assert_int_equal(d->partition, producer_partition(CLIENT_PARTITIONER_CONSISTENT_RANDOM, key,
+                                                          strlen(key), 3, 0));
+    }
+    kc_producer_destroy(p, 5000);
+
+    tp_read_t rd;
+    assert_int_equal(tp_read_all(broker.addr, topic, 3, 3000, &rd), 3000);
+    /* Each record where its report said, values in produce order per partition. */
+    int64_t last[3] = {-1, -1, -1};
+    tp_dr_t *by_v = calloc(3000, sizeof(*by_v));
+    for (int i = 0; i < drs.n; i++)
+        by_v[drs.v[i].opaque] = drs.v[i];
+    for (int i = 0; i < rd.n; i++) {
+        int v = atoi(rd.v[i].value + 1);
+        assert_int_equal(by_v[v].partition, rd.v[i].partition);
+        assert_int_equal(by_v[v].offset, rd.v[i].offset);
+        assert_true(v > last[rd.v[i].partition]);
+        last[rd.v[i].partition] = v;
+    }
+    free(by_v);
+    tp_read_free(&rd);
+    tp_drs_free(&drs);
+}
+
+static void test_partitioners(void **state)
+{
+    (void)state;
+    const char *topic = "prod-partitioners";
+    assert_int_equal(tp_create_topic(broker.addr, topic, 7, NULL, NULL), 0);
+    static const struct {
+        const char *name;
+        int kind;
+    } kinds[] = {
+        {"murmur2", CLIENT_PARTITIONER_MURMUR2},
+        {"murmur2_random", CLIENT_PARTITIONER_MURMUR2_RANDOM},
+        {"consistent", CLIENT_PARTITIONER_CONSISTENT},
+        {"consistent_random", CLIENT_PARTITIONER_CONSISTENT_RANDOM},
+        {"fnv1a", CLIENT_PARTITIONER_FNV1A},
+        {"fnv1a_random", CLIENT_PARTITIONER_FNV1A_RANDOM},
+    };
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        tp_drs_t drs = {0};
+        const char *props[] = {"partitioner", kinds[k].name, "linger.ms", "0", NULL};
+        kc_producer_t *p = tp_producer(broker.addr, &drs, props);
+        assert_non_null(p);
+        char key[32];
+        for (int i = 0; i < 200; i++) {
+            snprintf(key, sizeof(key), "key-%d", i);
+            assert_int_equal(tp_produce(p, topic, KC_PARTITION_ANY, key, "x", i), 0);
+        }
+        /* An explicit partition wins over the partitioner. */
+        assert_int_equal(tp_produce(p, topic, 5, "key-0", "x", 1000), 0);
+        assert_int_equal(kc_flush(p, 30000), 0);
+        assert_int_equal(drs.n, 201);
+        for (int i = 0; i < drs.n; i++) {
+            assert_int_equal(drs.v[i].err, 0);
+            if (drs.v[i].opaque == 1000) {
+                assert_int_equal(drs.v[i].partition, 5);
+                continue;
+            }
+            snprintf(key, sizeof(key), "key-%d", (int)drs.v[i].opaque);
+            assert_int_equal(drs.v[i].partition,
+                             producer_partition(kinds[k].kind, key, strlen(key), 7, 0));
+        }
+        kc_producer_destroy(p, 5000);
+        tp_drs_free(&drs);
+    }
+}
+
+/* Keyless records stick to one partition for sticky.partitioning.linger.ms;
+ * with 0 they spread. The random partitioner is sticky for every record. */
+static void test_sticky(void **state)
+{
+    (void)state;
+    const char *topic = "prod-sticky";
+    assert_int_equal(tp_create_topic(broker.addr, topic, 8, NULL, NULL), 0);
+    for (int mode = 0; mode < 3; mode++) {
+        tp_drs_t drs = {0};
+        const char *sticky[] = {"sticky.partitioning.linger.ms", "600000", "partitioner",
+                                "consistent_random", NULL};
+        const char *spread[] = {"sticky.partitioning.linger.ms", "0", NULL};
+        const char *rnd[] = {"sticky.partitioning.linger.ms", "600000", "partitioner", "random",
+                             NULL};
+        kc_producer_t *p = tp_producer(broker.addr, &drs,
+                                       mode == 0   ? sticky
+                                       : mode == 1 ? spread
+                                                   : rnd);
+        assert_non_null(p);
+        char key[32];
+        for (int i = 0; i < 300; i++) {
+            snprintf(key, sizeof(key), "key-%d", i);
+            assert_int_equal(tp_produce(p, topic, KC_PARTITION_ANY, mode == 2 ? key : NULL, "x", i),
+                             0);
+        }
+        assert_int_equal(kc_flush(p, 30000), 0);
+        assert_int_equal(drs.n, 300);
+        int used[8] = {0}, nused = 0;
+        for (int i = 0; i < drs.n; i++) {
+            assert_int_equal(drs.v[i].err, 0);
+            if (!used[drs.v[i].partition]++) nused++;
+        }
+        if (mode == 1)
+            assert_true(nused >= 4);
+        else
+            assert_int_equal(nused, 1);
+        kc_producer_destroy(p, 5000);
+        tp_drs_free(&drs);
+    }
+}
+
+/* batch.num.messages and batch.size close batches; linger.ms holds them. */
+static void test_batch_limits(void **state)
+{
+    (void)state;
+    const char *topic = "prod-batches";
+    assert_int_equal(tp_create_topic(broker.addr, topic, 1, NULL, NULL), 0);
+    tp_drs_t drs = {0};
+    const char *props[] = {"linger.ms", "200000", "batch.num.messages", "10", NULL};
+    kc_producer_t *p = tp_producer(broker.addr, &drs, props);
+    assert_non_null(p);
+    for (int i = 0; i < 105; i++)
+        assert_int_equal(tp_produce(p, topic, 0, NULL, "0123456789", i), 0);
+    /* Ten full batches leave; the five left wait for linger.ms. */
+    int served = 0;
+    for (int i = 0; i < 600 && served < 100; i++)
+        served += kc_poll(p, 50);
+    assert_int_equal(served, 100);
+    assert_int_equal(kc_poll(p, 200), 0);
+    assert_int_equal(kc_outq_len(p), 5);
+    assert_int_equal(kc_flush(p, 30000), 0);
+    assert_int_equal(drs.n, 105);
+    prod_t *in = prod_of(p);
+    assert_int_equal(atomic_load(&in->stat_batches), 11);
+    assert_int_equal(atomic_load(&in->stat_max_batch_records), 10);
+    kc_producer_destroy(p, 5000);
+    tp_drs_free(&drs);
+
+    /* batch.size: 1000-byte records in 4000-byte batches hold at most 3. */
+    tp_drs_t drs2 = {0};
+    const char *props2[] = {"linger.ms", "200000", "batch.size", "4000", NULL};
+    p = tp_producer(broker.addr, &drs2, props2);
+    assert_non_null(p);
+    char big[1001];
+    memset(big, 'b', 1000);
+    big[1000] = '\0';
+    for (int i = 0; i < 30; i++)
+        assert_int_equal(tp_produce(p, topic, 0, NULL, big, i), 0);
+    assert_int_equal(kc_flush(p, 30000), 0);
+    assert_int_equal(drs2.errors, 0);
+    in = prod_of(p);
+    assert_int_equal(atomic_load(&in->stat_max_batch_records), 3);
+    assert_int_equal(atomic_load(&in->stat_batches), 10);
+    kc_producer_destroy(p, 5000);
+    tp_drs_free(&drs2);
+}
+
+static void test_compression(void **state)
+{
+    (void)state;
+    static const char *codecs[] = {"gzip", "snappy", "lz4", "zstd"};
+    for (size_t c = 0; c < 4; c++) {
+        char topic[64];
+        snprintf(topic, sizeof(topic), "prod-codec-%s", codecs[c]);
+        assert_int_equal(tp_create_topic(broker.addr, topic, 2, NULL, NULL), 0);
+        tp_drs_t drs = {0};
+        const char *props[] = {"compression.type", codecs[c], "linger.ms", "20", NULL};
+        kc_producer_t *p = tp_producer(broker.addr, &drs, props);
+        assert_non_null(p);
+        char val[200];
+        for (int i = 0; i < 1000; i++) {
+            snprintf(val, sizeof(val), "value %d repeated repeated repeated repeated %d", i, i);
+            assert_int_equal(tp_produce(p, topic, i % 2, NULL, val, i), 0);
+        }
+        assert_int_equal(kc_flush(p, 30000), 0);
+        assert_int_equal(drs.n, 1000);
+        assert_int_equal(drs.errors, 0);
+        kc_producer_destroy(p, 5000);
+        tp_read_t rd;
+        assert_int_equal(tp_read_all(broker.addr, topic, 2, 1000, &rd), 1000);
+        for (int i = 0; i < rd.n; i++) {
+            int v = atoi(rd.v[i].value + 6);
+            snprintf(val, sizeof(val), "value %d repeated repeated repeated repeated %d", v, v);
+            assert_string_equal(rd.v[i].value, val);
+            assert_int_equal(rd.v[i].partition, v % 2);
+        }
+        tp_read_free(&rd);
+        tp_drs_free(&drs);
+    }
+}
+
+/* Headers, null values, explicit timestamps, copy-in versus hand-over. */
+static int freed;
+static void free_value(void *value, void *opaque)
+{
+    (void)opaque;
+    free(value);
+    freed++;
+}
+
+static void test_record_fields(void **state)
+{
+    (void)state;
+    const char *topic = "prod-fields";
+    assert_int_equal(tp_create_topic(broker.addr, topic, 1, NULL, NULL), 0);
+    tp_drs_t drs = {0};
+    kc_producer_t *p = tp_producer(broker.addr, &drs, NULL);
+    assert_non_null(p);
+    kc_header_t hdrs[2] = {{"h1", "one", 3}, {"h2", NULL, 0}};
+    kc_produce_rec_t rec = {.topic = topic,
+                            .partition = 0,
+                            .key = "k",
+                            .key_len = 1,
+                            .value = "with headers",
+                            .value_len = 12,
+                            .headers = hdrs,
+                            .header_cnt = 2,
+                            .timestamp_ms = 1700000000123,
+                            .opaque = (void *)1};
+    assert_int_equal(kc_produce(p, &rec, 0), 0);
+    kc_produce_rec_t tomb = {
+        .topic = topic, .partition = 0, .key = "k", .key_len = 1, .opaque = (void *)2};
+    assert_int_equal(kc_produce(p, &tomb, 0), 0);
+    char *owned = strdup("handed over");
+    kc_produce_rec_t ho = {.topic = topic,
+                           .partition = 0,
+                           .value = owned,
+                           .value_len = 11,
+                           .opaque = (void *)3,
+                           .free_cb = free_value};
+    assert_int_equal(kc_produce(p, &ho, KC_PRODUCE_F_FREE), 0);
+    assert_int_equal(freed, 1);
+    /* Bad arguments fail without a report (and still free a handed-over value). */
+    kc_produce_rec_t bad = {.topic = NULL};
+    assert_int_equal(kc_produce(p, &bad, 0), KC_ERR__INVALID_ARG);
+    kc_produce_rec_t badp = {.topic = topic, .partition = -5};
+    assert_int_equal(kc_produce(p, &badp, 0), KC_ERR__INVALID_ARG);
+    kc_produce_rec_t hof = {
+        .topic = NULL, .value = strdup("x"), .value_len = 1, .free_cb = free_value};
+    assert_int_equal(kc_produce(p, &hof, KC_PRODUCE_F_FREE), KC_ERR__INVALID_ARG);
+    assert_int_equal(freed, 2);
+    assert_int_equal(kc_flush(p, 30000), 0);
+    assert_int_equal(drs.n, 3);
+    assert_int_equal(drs.errors, 0);
+    assert_int_equal(drs.v[0].timestamp, 1700000000123);
+    kc_producer_destroy(p, 5000);
+
+    tp_read_t rd;
+    assert_int_equal(tp_read_all(broker.addr, topic, 1, 3, &rd), 3);
+    assert_string_equal(rd.v[0].value, "with headers");
+    assert_int_equal(rd.v[0].nhdr, 2);
+    assert_int_equal(rd.v[0].timestamp, 1700000000123);
+    assert_string_equal(rd.v[0].key, "k");
+    assert_null(rd.v[1].value);
+    assert_false(rd.v[2].has_key);
+    assert_string_equal(rd.v[2].value, "handed over");
+    tp_read_free(&rd);
+    tp_drs_free(&drs);
+}
+
+static void test_log_append_time(void **state)
+{
+    (void)state;
+    const char *topic = "prod-lat";
+    assert_int_equal(
+        tp_create_topic(broker.addr, topic, 1, "message.timestamp.type", "LogAppendTime"), 0);
+    tp_drs_t drs = {0};
+    kc_producer_t *p = tp_producer(broker.addr, &drs, NULL);
+    assert_non_null(p);
+    kc_produce_rec_t rec = {
+        .topic = topic, .partition = 0, .value = "v", .value_len = 1, .timestamp_ms = 1000};
+    assert_int_equal(kc_produce(p, &rec, 0), 0);
+    assert_int_equal(kc_flush(p, 30000), 0);
+    assert_int_equal(drs.n, 1);
+    assert_int_equal(drs.v[0].err, 0);
+    assert_int_equal(drs.v[0].tstype, KC_TIMESTAMP_LOG_APPEND_TIME);
+    assert_true(drs.v[0].timestamp > 1000);
+    kc_producer_destroy(p, 5000);
+    tp_drs_free(&drs);
+}
+
+static void test_acks0(void **state)
+{
+    (void)state;
+    const char *topic = "prod-acks0";
+    assert_int_equal(tp_create_topic(broker.addr, topic, 1, NULL, NULL), 0);
+    tp_drs_t drs = {0};
+    const char *props[] = {"acks", "0", NULL};
+    kc_producer_t *p = tp_producer(broker.addr, &drs, props);
+    assert_non_null(p);
+    for (int i = 0; i < 500; i++)
+        assert_int_equal(tp_produce(p, topic, 0, NULL, "zero", i), 0);
+    assert_int_equal(kc_flush(p, 30000), 0);
+    assert_int_equal(drs.n, 500);
+    for (int i = 0; i < drs.n; i++) {
+        assert_int_equal(drs.v[i].err, 0);
+        assert_int_equal(drs.v[i].offset, -1);
+    }
+    /* Then a normal request on the same connection still matches its answer. */
+    kc_producer_destroy(p, 5000);
+    tp_read_t rd;
+    assert_int_equal(tp_read_all(broker.addr, topic, 1, 500, &rd), 500);
+    tp_read_free(&rd);
+    tp_drs_free(&drs);
+}
+
+static void test_unknown_topic_partition(void **state)
+{
+    (void)state;
+    const char *topic = "prod-known";
+    assert_int_equal(tp_create_topic(broker.addr, topic, 2, NULL, NULL), 0);
+    tp_drs_t drs = {0};
+    kc_producer_t *p = tp_producer(broker.addr, &drs, NULL);
+    assert_non_null(p);
+    /* Before the metadata: accepted, then reported UNKNOWN_PARTITION. */
+    assert_int_equal(tp_produce(p, topic, 9, NULL, "x", 1), 0);
+    /* A topic the cluster lacks (kc does not ask for auto-creation). */
+    assert_int_equal(tp_produce(p, "prod-no-such-topic", KC_PARTITION_ANY, NULL, "x", 2), 0);
+    assert_int_equal(kc_flush(p, 30000), 0);
+    assert_int_equal(drs.n, 2);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(drs.v[i].err,
+                         drs.v[i].opaque == 1 ? KC_ERR__UNKNOWN_PARTITION : KC_ERR__UNKNOWN_TOPIC);
+    /* Once known: refused at once. */
+    assert_int_equal(tp_produce(p, topic, 9, NULL, "x", 3), KC_ERR__UNKNOWN_PARTITION);
+    assert_int_equal(tp_produce(p, "prod-no-such-topic", 0, NULL, "x", 4), KC_ERR__UNKNOWN_TOPIC);
+    kc_producer_destroy(p, 5000);
+    tp_drs_free(&drs);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_produce_read_back),
+        cmocka_unit_test(test_partitioners),
+        cmocka_unit_test(test_sticky),
+        cmocka_unit_test(test_batch_limits),
+        cmocka_unit_test(test_compression),
+        cmocka_unit_test(test_record_fields),
+        cmocka_unit_test(test_log_append_time),
+        cmocka_unit_test(test_acks0),
+        cmocka_unit_test(test_unknown_topic_partition),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
