@@ -3,17 +3,30 @@
  * bench/run_broker_bench.py; not a test.
  *
  *   bench_fetch_raw --bootstrap HOST:PORT --topic T --count N
- *                   [--partition P] [--max-bytes B] [--rewind] [--json]
+ *                   [--partition P] [--max-bytes B] [--serial] [--rewind] [--json]
  *
  * librdkafka's consumer builds a message object per record, so with small
  * records it, not the broker, sets the pace. This client sends Fetch v5 (one
- * partition, partition_max_bytes B, default 16 MiB) with kc's codec, one
- * request in flight, reads each response with large reads, decodes it, and
- * walks only the batch headers (record counts, next offset; no CRC check, no
- * record parsing). It stops after N records. --rewind goes back to the log
- * start offset at the end of the log (for librdkafka's mock, which keeps only
- * the newest few MB). Prints records/s, MB/s of response bytes and its own
- * CPU seconds; --json adds one JSON line. */
+ * partition, max_bytes and partition_max_bytes B, default 16 MiB, request
+ * encoded with kc's codec) and reads each response as a stream through one
+ * 1 MiB buffer, the way bench_loopback's reader reads: it decodes the few
+ * bytes before the records, then walks only the batch headers as they pass
+ * (record counts, next offset; no CRC check, no record parsing) and drops
+ * the rest. A response is never held whole, so the client's own memory
+ * traffic stays that of a loopback reader.
+ *
+ * Pipelining: the next fetch goes out as soon as the current response tells
+ * where it ends -- at the header of its last batch (a batch the size limit
+ * cut, or one ending exactly at the end of the records) -- so the request,
+ * the broker's work on it and its first bytes overlap the tail of the
+ * response still arriving: at most two fetches in flight, no byte fetched
+ * twice. --serial sends the next fetch only after the whole response, one
+ * round trip per fetch.
+ *
+ * It stops after N records. --rewind goes back to the log start offset at
+ * the end of the log (for librdkafka's mock, which keeps only the newest few
+ * MB). Prints records/s, MB/s of response bytes and its own CPU seconds;
+ * --json adds one JSON line. */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -27,13 +40,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "proto/proto_arena.h"
 #include "proto/proto_buf.h"
 #include "proto/proto_header.h"
 #include "proto/proto_msg.h"
 #include "proto_msgs.h"
 
-enum { FETCH_KEY = 1, FETCH_VERSION = 5 };
+enum {
+    FETCH_KEY = 1,
+    FETCH_VERSION = 5,
+    READ_BUF = 1 << 20,
+    BATCH_HEAD = 61,       /* a magic-2 batch header, up to recordsCount */
+    RESP_HEAD_MAX = 65536, /* what precedes the records in our one-partition response */
+};
 
 typedef struct {
     const char *bootstrap;
@@ -41,6 +59,7 @@ typedef struct {
     long long count;
     int partition;
     int32_t max_bytes;
+    int serial;
     int rewind;
     int json;
 } opts_t;
@@ -50,8 +69,24 @@ typedef struct {
     uint64_t wire_bytes;    /* response frames, headers included */
     uint64_t records_bytes; /* the partition's record set bytes */
     long long fetches;
+    long long pipelined; /* fetches sent before the previous response ended */
     long long rewinds;
 } totals_t;
+
+/* The connection's input: one buffer that read() fills and the parser eats. */
+typedef struct {
+    int fd;
+    uint8_t *buf;
+    size_t pos, len;
+} reader_t;
+
+/* Requests sent and not yet answered, oldest first (at most two). */
+typedef struct {
+    int32_t corr[2];
+    int64_t offset[2];
+    int n;
+    int32_t next_corr;
+} inflight_t;
 
 static double now_sec(void)
 {
@@ -95,11 +130,11 @@ static int connect_to(const char *hostport)
     return fd;
 }
 
-static int io_all(int fd, void *buf, size_t n, int writing)
+static int write_all(int fd, const void *buf, size_t n)
 {
-    uint8_t *p = buf;
+    const uint8_t *p = buf;
     while (n > 0) {
-        ssize_t r = writing ? write(fd, p, n) : read(fd, p, n);
+        ssize_t r = write(fd, p, n);
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) return -1;
         p += r;
@@ -108,7 +143,41 @@ static int io_all(int fd, void *buf, size_t n, int writing)
     return 0;
 }
 
-static int send_fetch(int fd, const opts_t *o, int32_t corr, int64_t offset, proto_wbuf_t *w)
+/* Makes at least n (<= READ_BUF) unread bytes available at r->buf + r->pos. */
+static int need(reader_t *r, size_t n)
+{
+    if (r->len - r->pos >= n) return 0;
+    if (r->pos + n > READ_BUF) { /* not enough room behind: move the unread bytes down */
+        memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+        r->len -= r->pos;
+        r->pos = 0;
+    }
+    while (r->len - r->pos < n) {
+        ssize_t got = read(r->fd, r->buf + r->len, READ_BUF - r->len);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) return -1;
+        r->len += (size_t)got;
+    }
+    return 0;
+}
+
+/* Drops n bytes of the stream, reading them through the buffer. */
+static int skip(reader_t *r, uint64_t n)
+{
+    while (n > 0) {
+        if (r->pos == r->len) {
+            r->pos = r->len = 0;
+            if (need(r, 1) != 0) return -1;
+        }
+        size_t have = r->len - r->pos;
+        size_t take = n < have ? (size_t)n : have;
+        r->pos += take;
+        n -= take;
+    }
+    return 0;
+}
+
+static int send_fetch(int fd, const opts_t *o, inflight_t *q, int64_t offset, proto_wbuf_t *w)
 {
     proto_fetch_request_t req;
     proto_fetch_request_fetch_topic_t topic;
@@ -128,6 +197,7 @@ static int send_fetch(int fd, const opts_t *o, int32_t corr, int64_t offset, pro
     req.topics.v = &topic;
     req.topics.n = 1;
 
+    int32_t corr = ++q->next_corr;
     char err[256];
     proto_wbuf_reset(w);
     proto_put_i32(w, 0); /* frame size, patched below */
@@ -143,109 +213,214 @@ static int send_fetch(int fd, const opts_t *o, int32_t corr, int64_t offset, pro
         return -1;
     }
     proto_put_i32_at(w, 0, (int32_t)(w->len - 4));
-    return io_all(fd, w->data, w->len, 1);
+    if (write_all(fd, w->data, w->len) != 0) return -1;
+    q->corr[q->n] = corr;
+    q->offset[q->n] = offset;
+    q->n++;
+    return 0;
 }
 
-/* Walks the batch headers of a record set: adds complete batches' record
- * counts and returns the offset after the last complete one (or `offset`). */
-static int64_t walk_batches(proto_bytes_t set, int64_t offset, long long *records)
+/* What precedes the records in a one-topic, one-partition Fetch v5 response. */
+typedef struct {
+    int32_t corr;
+    int16_t error;
+    int64_t hw, log_start;
+    int32_t records_len; /* -1: null */
+    size_t head_len;     /* bytes of the frame up to and including the records length */
+} resp_head_t;
+
+static int parse_head(reader_t *r, uint32_t size, resp_head_t *out)
 {
-    proto_rbuf_t r;
-    proto_rbuf_init(&r, set.ptr, set.len > 0 ? (size_t)set.len : 0);
-    while (proto_rbuf_left(&r) >= 61) {
-        const uint8_t *start = r.p;
-        int64_t base = proto_get_i64(&r, "baseOffset");
-        int32_t len = proto_get_i32(&r, "batchLength");
-        if (len < 49 || (size_t)len > proto_rbuf_left(&r)) break; /* partial batch at the end */
-        proto_rbuf_t h;
-        proto_rbuf_init(&h, start + 23, 38);
-        int32_t last_delta = proto_get_i32(&h, "lastOffsetDelta");
-        proto_get_raw(&h, 30, "timestamps, producer");
-        int32_t n = proto_get_i32(&h, "recordsCount");
-        if (base + last_delta + 1 > offset) {
-            /* A batch may start before the requested offset; count what is new. */
-            long long skip = offset > base ? offset - base : 0;
-            *records += n > skip ? n - skip : 0;
-            offset = base + last_delta + 1;
-        }
-        proto_get_raw(&r, (size_t)len, "batch");
+    size_t want = size < RESP_HEAD_MAX ? size : RESP_HEAD_MAX;
+    if (need(r, want) != 0) return -1;
+    proto_rbuf_t b;
+    proto_rbuf_init(&b, r->buf + r->pos, want);
+    out->corr = proto_get_i32(&b, "correlationId");
+    proto_get_i32(&b, "throttleTimeMs");
+    int32_t nt = proto_get_array_len(&b, 6, "responses");
+    proto_get_str(&b, "topic");
+    int32_t np = proto_get_array_len(&b, 4, "partitions");
+    out->error = 0;
+    if (!b.err && (nt != 1 || np != 1)) {
+        fprintf(stderr, "bench_fetch_raw: %d topics, %d partitions in a response\n", nt, np);
+        return -1;
     }
-    return offset;
+    proto_get_i32(&b, "partitionIndex");
+    out->error = proto_get_i16(&b, "errorCode");
+    out->hw = proto_get_i64(&b, "highWatermark");
+    proto_get_i64(&b, "lastStableOffset");
+    out->log_start = proto_get_i64(&b, "logStartOffset");
+    int32_t na = proto_get_array_len(&b, 16, "abortedTransactions");
+    for (int32_t i = 0; i < na; i++)
+        proto_get_raw(&b, 16, "abortedTransaction");
+    out->records_len = proto_get_i32(&b, "records length");
+    if (b.err) {
+        fprintf(stderr, "bench_fetch_raw: bad response: %s\n", b.errstr);
+        return -1;
+    }
+    out->head_len = want - proto_rbuf_left(&b);
+    if (out->records_len > 0 && out->head_len + (size_t)out->records_len > size) {
+        fprintf(stderr, "bench_fetch_raw: records of %d bytes overrun the response\n",
+                out->records_len);
+        return -1;
+    }
+    r->pos += out->head_len;
+    return 0;
+}
+
+static int64_t get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return (int64_t)v;
+}
+
+static int32_t get_be32(const uint8_t *p)
+{
+    return (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
+}
+
+/* Reads a record set of `left` bytes as it streams in, walking the batch
+ * headers: counts the records of complete batches past *offset and moves
+ * *offset after them. *last is set when the batch just read is the last one
+ * (cut by the size limit, or ending exactly at the end): *offset is then
+ * final before its body has arrived, which is when the caller may send the
+ * next fetch (on_last). */
+typedef int (*on_last_fn)(void *arg, int64_t offset);
+
+static int stream_records(reader_t *r, uint64_t left, int64_t *offset, long long *records,
+                          on_last_fn on_last, void *arg)
+{
+    int told = 0;
+    while (left > 0) {
+        if (left < BATCH_HEAD) { /* the start of a batch the limit cut */
+            if (!told && on_last && on_last(arg, *offset) != 0) return -1;
+            return skip(r, left);
+        }
+        if (need(r, BATCH_HEAD) != 0) return -1;
+        const uint8_t *h = r->buf + r->pos;
+        int64_t base = get_be64(h);
+        int32_t len = get_be32(h + 8);
+        int32_t last_delta = get_be32(h + 23);
+        int32_t n = get_be32(h + 57);
+        if (len < BATCH_HEAD - 12) {
+            fprintf(stderr, "bench_fetch_raw: batch length %d at offset %lld\n", len,
+                    (long long)base);
+            return -1;
+        }
+        uint64_t total = 12 + (uint64_t)len;
+        if (total > left) { /* cut by the limit: the next fetch starts at it */
+            if (!told && on_last && on_last(arg, *offset) != 0) return -1;
+            return skip(r, left);
+        }
+        if (base + last_delta + 1 > *offset) {
+            /* A batch may start before the requested offset; count what is new. */
+            long long skipn = *offset > base ? *offset - base : 0;
+            *records += n > skipn ? n - skipn : 0;
+            *offset = base + last_delta + 1;
+        }
+        if (total == left && !told && on_last) {
+            if (on_last(arg, *offset) != 0) return -1;
+            told = 1;
+        }
+        if (skip(r, total) != 0) return -1;
+        left -= total;
+    }
+    return 0;
+}
+
+typedef struct {
+    int fd;
+    const opts_t *o;
+    inflight_t *q;
+    proto_wbuf_t *w;
+    totals_t *t;
+    int64_t hw;
+    int sent;
+} pipe_ctx_t;
+
+/* The next fetch, sent while the rest of this response still arrives, unless
+ * it would wait at the end of the log or is not needed (the records of every
+ * complete batch so far are counted by now). */
+static int pipeline_next(void *arg, int64_t offset)
+{
+    pipe_ctx_t *p = arg;
+    if (offset >= p->hw || p->t->records >= p->o->count) return 0;
+    if (send_fetch(p->fd, p->o, p->q, offset, p->w) != 0) return -1;
+    p->t->fetches++;
+    p->t->pipelined++;
+    p->sent = 1;
+    return 0;
 }
 
 static int run(int fd, const opts_t *o, totals_t *t)
 {
     proto_wbuf_t w = {0};
-    proto_arena_t arena;
-    proto_arena_init(&arena);
-    uint8_t *buf = NULL;
-    size_t cap = 0;
-    int64_t offset = 0;
+    inflight_t q = {0};
+    reader_t r = {.fd = fd, .buf = malloc(READ_BUF)};
     int rc = -1;
-    for (int32_t corr = 1; t->records < o->count; corr++) {
-        uint8_t szb[4];
-        if (send_fetch(fd, o, corr, offset, &w) != 0 || io_all(fd, szb, 4, 0) != 0) {
-            fprintf(stderr, "bench_fetch_raw: connection lost\n");
-            break;
+    if (!r.buf) {
+        fprintf(stderr, "bench_fetch_raw: out of memory\n");
+        return -1;
+    }
+    if (send_fetch(fd, o, &q, 0, &w) != 0) goto lost;
+    t->fetches++;
+    while (t->records < o->count) {
+        if (need(&r, 4) != 0) goto lost;
+        uint32_t size = (uint32_t)get_be32(r.buf + r.pos);
+        r.pos += 4;
+        resp_head_t h;
+        if (q.n == 0 || parse_head(&r, size, &h) != 0) goto lost;
+        if (h.corr != q.corr[0]) {
+            fprintf(stderr, "bench_fetch_raw: correlation id %d, want %d\n", h.corr, q.corr[0]);
+            goto out;
         }
-        size_t size =
-            ((size_t)szb[0] << 24) | ((size_t)szb[1] << 16) | ((size_t)szb[2] << 8) | szb[3];
-        if (size > cap) {
-            free(buf);
-            cap = size;
-            buf = malloc(cap);
-            if (!buf) {
-                fprintf(stderr, "bench_fetch_raw: out of memory\n");
-                break;
-            }
-        }
-        if (io_all(fd, buf, size, 0) != 0) {
-            fprintf(stderr, "bench_fetch_raw: connection lost\n");
-            break;
-        }
-        t->wire_bytes += 4 + size;
-        t->fetches++;
-        proto_rbuf_t r;
-        proto_rbuf_init(&r, buf, size);
-        int32_t got_corr;
-        proto_fetch_response_t resp;
-        proto_arena_reset(&arena);
-        if (proto_resp_header_decode(&r, 0, &got_corr) != 0 ||
-            proto_msg_decode(&proto_fetch_response_desc, FETCH_VERSION, &r, &resp, &arena) != 0) {
-            fprintf(stderr, "bench_fetch_raw: bad response: %s\n", r.errstr);
-            break;
-        }
-        if (got_corr != corr || resp.responses.n != 1 || resp.responses.v[0].partitions.n != 1) {
-            fprintf(stderr, "bench_fetch_raw: unexpected response (correlation %d)\n", got_corr);
-            break;
-        }
-        const proto_fetch_response_partition_data_t *p = &resp.responses.v[0].partitions.v[0];
+        int64_t offset = q.offset[0];
+        q.corr[0] = q.corr[1];
+        q.offset[0] = q.offset[1];
+        q.n--;
+        t->wire_bytes += 4 + (uint64_t)size;
         /* OFFSET_OUT_OF_RANGE below the log start: the mock dropped the
          * oldest batches; start where its log starts now. */
-        if (p->error_code == 1 && p->log_start_offset > offset) {
-            offset = p->log_start_offset;
+        if (h.error == 1 && h.log_start > offset) {
+            /* Nothing was pipelined: that happens only after records. */
+            if (skip(&r, size - h.head_len) != 0 || send_fetch(fd, o, &q, h.log_start, &w) != 0)
+                goto lost;
+            t->fetches++;
             continue;
         }
-        if (p->error_code != 0) {
-            fprintf(stderr, "bench_fetch_raw: partition error %d at offset %lld\n", p->error_code,
+        if (h.error != 0) {
+            fprintf(stderr, "bench_fetch_raw: partition error %d at offset %lld\n", h.error,
                     (long long)offset);
-            break;
+            goto out;
         }
-        if (p->records.len > 0) t->records_bytes += (uint64_t)p->records.len;
-        offset = walk_batches(p->records, offset, &t->records);
-        if (offset >= p->high_watermark && t->records < o->count) {
+        uint64_t rlen = h.records_len > 0 ? (uint64_t)h.records_len : 0;
+        t->records_bytes += rlen;
+        pipe_ctx_t pc = {fd, o, &q, &w, t, h.hw, 0};
+        if (stream_records(&r, rlen, &offset, &t->records, o->serial ? NULL : pipeline_next, &pc) !=
+            0)
+            goto lost;
+        if (skip(&r, size - h.head_len - rlen) != 0) goto lost;
+        if (pc.sent || t->records >= o->count) continue;
+        if (offset >= h.hw) {
             if (!o->rewind) {
                 fprintf(stderr, "bench_fetch_raw: end of the log at %lld records\n", t->records);
-                break;
+                goto out;
             }
-            offset = p->log_start_offset > 0 ? p->log_start_offset : 0;
+            offset = h.log_start > 0 ? h.log_start : 0;
             t->rewinds++;
         }
+        if (send_fetch(fd, o, &q, offset, &w) != 0) goto lost;
+        t->fetches++;
     }
-    if (t->records >= o->count) rc = 0;
-    free(buf);
+    rc = 0;
+    goto out;
+lost:
+    fprintf(stderr, "bench_fetch_raw: connection lost or bad response\n");
+out:
+    free(r.buf);
     proto_wbuf_free(&w);
-    proto_arena_destroy(&arena);
     return rc;
 }
 
@@ -256,6 +431,8 @@ int main(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(argv[i], "--rewind")) {
             o.rewind = 1;
+        } else if (!strcmp(argv[i], "--serial")) {
+            o.serial = 1;
         } else if (!strcmp(argv[i], "--json")) {
             o.json = 1;
         } else if (v && !strcmp(argv[i], "--bootstrap")) {
@@ -275,8 +452,8 @@ int main(int argc, char **argv)
     }
     if (!o.bootstrap || !o.topic || o.count <= 0 || o.max_bytes <= 0) {
         fprintf(stderr, "usage: bench_fetch_raw --bootstrap HOST:PORT --topic T --count N\n"
-                        "                       [--partition P] [--max-bytes B] [--rewind] "
-                        "[--json]\n");
+                        "                       [--partition P] [--max-bytes B] [--serial] "
+                        "[--rewind] [--json]\n");
         return 2;
     }
     int fd = connect_to(o.bootstrap);
@@ -287,17 +464,17 @@ int main(int argc, char **argv)
     double secs = now_sec() - t0, cpu = cpu_sec() - cpu0;
     close(fd);
     printf("fetch_raw %lld records in %.3f s: %.0f records/s, %.1f MB/s on the wire, "
-           "%lld fetches, %lld rewinds, client CPU %.2f s\n",
+           "%lld fetches (%lld pipelined), %lld rewinds, client CPU %.2f s\n",
            t.records, secs, (double)t.records / secs, (double)t.wire_bytes / secs / 1e6, t.fetches,
-           t.rewinds, cpu);
+           t.pipelined, t.rewinds, cpu);
     if (o.json)
-        printf("{\"bench\":\"fetch_raw\",\"fetch_version\":%d,\"max_bytes\":%d,\"records\":%lld,"
-               "\"wire_bytes\":%llu,\"records_bytes\":%llu,\"elapsed_s\":%.4f,"
-               "\"records_per_s\":%.0f,\"wire_mb_per_s\":%.2f,\"fetches\":%lld,\"rewinds\":%lld,"
-               "\"client_cpu_s\":%.3f%s}\n",
-               FETCH_VERSION, o.max_bytes, t.records, (unsigned long long)t.wire_bytes,
-               (unsigned long long)t.records_bytes, secs, (double)t.records / secs,
-               (double)t.wire_bytes / secs / 1e6, t.fetches, t.rewinds, cpu,
-               rc == 0 ? "" : ",\"error\":\"did not reach --count records\"");
+        printf("{\"bench\":\"fetch_raw\",\"fetch_version\":%d,\"max_bytes\":%d,\"pipeline\":%s,"
+               "\"records\":%lld,\"wire_bytes\":%llu,\"records_bytes\":%llu,\"elapsed_s\":%.4f,"
+               "\"records_per_s\":%.0f,\"wire_mb_per_s\":%.2f,\"fetches\":%lld,"
+               "\"pipelined\":%lld,\"rewinds\":%lld,\"client_cpu_s\":%.3f%s}\n",
+               FETCH_VERSION, o.max_bytes, o.serial ? "false" : "true", t.records,
+               (unsigned long long)t.wire_bytes, (unsigned long long)t.records_bytes, secs,
+               (double)t.records / secs, (double)t.wire_bytes / secs / 1e6, t.fetches, t.pipelined,
+               t.rewinds, cpu, rc == 0 ? "" : ",\"error\":\"did not reach --count records\"");
     return rc == 0 ? 0 : 1;
 }

@@ -2,13 +2,18 @@
  * a broker serving Fetch over one connection (bench/run_broker_bench.py
  * compares kc-broker's fetch rate with it). Run by hand; not a test.
  *
- *   bench_loopback [--bytes N] [--chunk N] [--rounds N] [--sendfile DIR] [--json]
+ *   bench_loopback [--bytes N] [--chunk N] [--rounds N] [--sendfile DIR [--file-bytes N]]
+ *                  [--json]
  *
  * A child process writes N bytes in large write()s (or with sendfile() from
  * a file in the page cache, as a broker serving Fetch does) into one
  * connection; the parent reads them in large read()s and times first byte
  * to EOF. Default socket buffers (autotuned), as both brokers use. One line
- * per round, then the median; --json adds one JSON object at the end. */
+ * per round, then the median; --json adds one JSON object at the end.
+ * --file-bytes makes the sendfile source that large (sent round and round in
+ * --chunk pieces): a file much larger than the CPU caches is what a broker
+ * serving a log from the page cache sends, where a 1 MiB file stays in the
+ * cache and flatters sendfile. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -30,6 +35,7 @@ typedef struct {
     size_t chunk;
     int rounds;
     const char *sendfile_dir;
+    uint64_t file_bytes; /* sendfile source size; 0: chunk */
     int json;
 } opts_t;
 
@@ -60,8 +66,9 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
-/* The file the sendfile writer serves from: `chunk` bytes, read once so the
- * rounds find it in the page cache. Unlinked at once; the fd keeps it. */
+/* The file the sendfile writer serves from: file_bytes (or `chunk`) bytes,
+ * written once so the rounds find it in the page cache. Unlinked at once;
+ * the fd keeps it. */
 static int make_source_file(const opts_t *o, const char *buf)
 {
     char path[4096];
@@ -72,10 +79,15 @@ static int make_source_file(const opts_t *o, const char *buf)
         return -1;
     }
     unlink(path);
-    if (write_all(fd, buf, o->chunk) != 0) {
-        fprintf(stderr, "bench_loopback: cannot write %s: %s\n", path, strerror(errno));
-        close(fd);
-        return -1;
+    uint64_t size = o->file_bytes ? o->file_bytes : o->chunk;
+    for (uint64_t done = 0; done < size;) {
+        size_t n = size - done < o->chunk ? (size_t)(size - done) : o->chunk;
+        if (write_all(fd, buf, n) != 0) {
+            fprintf(stderr, "bench_loopback: cannot write %s: %s\n", path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        done += n;
     }
     return fd;
 }
@@ -83,15 +95,19 @@ static int make_source_file(const opts_t *o, const char *buf)
 static int writer(int sock, const opts_t *o, const char *buf, int file)
 {
     uint64_t left = o->bytes;
+    uint64_t fsize = o->file_bytes ? o->file_bytes : o->chunk, fpos = 0;
     while (left > 0) {
         size_t n = left < o->chunk ? (size_t)left : o->chunk;
         if (file >= 0) {
-            off_t off = 0;
-            while ((size_t)off < n) {
-                ssize_t w = sendfile(sock, file, &off, n - (size_t)off);
+            if (fpos >= fsize) fpos = 0;
+            if (n > fsize - fpos) n = (size_t)(fsize - fpos);
+            off_t off = (off_t)fpos, stop = (off_t)(fpos + n);
+            while (off < stop) {
+                ssize_t w = sendfile(sock, file, &off, (size_t)(stop - off));
                 if (w < 0 && errno == EINTR) continue;
                 if (w <= 0) return -1;
             }
+            fpos += n;
         } else if (write_all(sock, buf, n) != 0) {
             return -1;
         }
@@ -168,9 +184,11 @@ static int parse_opts(opts_t *o, int argc, char **argv)
             o->rounds = atoi(v), i++;
         } else if (v && !strcmp(argv[i], "--sendfile")) {
             o->sendfile_dir = v, i++;
+        } else if (v && !strcmp(argv[i], "--file-bytes")) {
+            o->file_bytes = strtoull(v, NULL, 10), i++;
         } else {
             fprintf(stderr, "usage: bench_loopback [--bytes N] [--chunk N] [--rounds N] "
-                            "[--sendfile DIR] [--json]\n");
+                            "[--sendfile DIR [--file-bytes N]] [--json]\n");
             return -1;
         }
     }
@@ -213,8 +231,9 @@ int main(int argc, char **argv)
     printf("loopback tcp %-8s median %6.2f GB/s over %d rounds\n", mode, median, o.rounds);
     if (o.json) {
         printf("{\"bench\":\"loopback\",\"mode\":\"%s\",\"bytes\":%llu,\"chunk\":%zu,"
-               "\"rounds\":[",
-               mode, (unsigned long long)o.bytes, o.chunk);
+               "\"file_bytes\":%llu,\"rounds\":[",
+               mode, (unsigned long long)o.bytes, o.chunk,
+               (unsigned long long)(file >= 0 ? (o.file_bytes ? o.file_bytes : o.chunk) : 0));
         for (int r = 0; r < o.rounds; r++)
             printf("%s%.3f", r ? "," : "", gbs[r]);
         printf("],\"median_gb_per_s\":%.3f,\"best_gb_per_s\":%.3f}\n", median,
