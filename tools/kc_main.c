@@ -13,6 +13,8 @@ static const struct tool_cmd {
     {"selfcheck", tool_selfcheck, "check the codec: every message and version, batches, codecs"},
     {"config", tool_config, "configuration reference (Markdown), check a .properties file"},
     {"metadata", tool_metadata, "list brokers, topics and partitions of a cluster (like kcat -L)"},
+    {"produce", tool_produce, "produce lines from stdin or files as records (keys, headers)"},
+    {"bench", tool_bench, "producer / consumer benchmarks: records/s, MB/s, latency"},
 };
 
 static void usage(FILE *out)
