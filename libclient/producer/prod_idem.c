@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "client_int.h"
 #include "producer/prod_int.h"
 #include "util/log.h"
 
@@ -63,15 +64,19 @@ static void on_pid_resp(const net_resp_t *resp, void *opaque)
     if (p->stopped || p->idem_state != PROD_IDEM_WAIT_PID) return;
     const proto_init_producer_id_response_t *r = resp->body;
     kc_err_t err = resp->err ? resp->err : (kc_err_t)r->error_code;
-    if (!err && p->bump && resp->version < 3) {
-        prod_set_fatal(p, KC_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
-                       "idempotent producer lost its sequence and broker %s cannot bump the "
-                       "epoch (InitProducerId v%d, v3+ needed)",
-                       net_conn_name(resp->conn), resp->version);
-        return;
-    }
     if (err) {
         if (err == KC_ERR__DESTROY) return;
+        if (p->bump && !resp->err) {
+            /* The broker keeps no bumpable state for an idempotent producer
+             * (librdkafka's mock answers INVALID_PRODUCER_ID_MAPPING): start
+             * over with a new producer id, as librdkafka does. */
+            log_info("producer: epoch bump refused (%s): asking for a new producer id",
+                     kc_err_str(err));
+            p->bump = 0;
+            p->idem_state = PROD_IDEM_NEED_PID;
+            prod_wake(p);
+            return;
+        }
         if (!pid_retriable(err)) {
             prod_set_fatal(p, err, "InitProducerId failed: %s",
                            resp->errstr ? resp->errstr : kc_err_str(err));
@@ -86,23 +91,56 @@ static void on_pid_resp(const net_resp_t *resp, void *opaque)
     }
     log_debug("producer: producer id %lld epoch %d", (long long)r->producer_id,
               (int)r->producer_epoch);
-    int changed = r->producer_id != p->pid || r->producer_epoch != p->epoch;
     p->pid = r->producer_id;
     p->epoch = r->producer_epoch;
     p->bump = 0;
     p->idem_state = PROD_IDEM_ASSIGNED;
-    if (changed) reset_sequences(p);
+    if (++p->pid_gen == 0) p->pid_gen = 1;
+    reset_sequences(p);
     prod_wake(p);
+}
+
+/* A bump needs InitProducerId v3+: ask a broker whose connection is up, so
+ * the version is known before the request goes. 0 and *node_id, or -1 to
+ * try again later (connections are started). */
+static int bump_target(prod_t *p, int32_t *node_id)
+{
+    client_t *c = p->c;
+    for (int i = 0; i < c->nbrokers; i++) {
+        client_broker_t *b = c->brokers[i];
+        if (b->node_id < 0 || net_conn_state(b->conn) != NET_UP) continue;
+        int16_t v = -1;
+        char errstr[200];
+        if (net_conn_pick_version(b->conn, PROTO_API_INIT_PRODUCER_ID, &v, errstr,
+                                  sizeof(errstr)) != 0 ||
+            v < 3) {
+            prod_set_fatal(p, KC_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                           "idempotent producer lost its sequence and broker %s cannot bump "
+                           "the epoch (InitProducerId v%d, v3+ needed)",
+                           net_conn_name(b->conn), (int)v);
+            return -1;
+        }
+        *node_id = b->node_id;
+        return 0;
+    }
+    for (int i = 0; i < c->nbrokers; i++)
+        if (c->brokers[i]->node_id >= 0) net_conn_connect(c->brokers[i]->conn);
+    return -1;
 }
 
 static void send_pid_request(prod_t *p, uint64_t now)
 {
+    int32_t node_id = -1;
+    if (p->bump && bump_target(p, &node_id) != 0) {
+        p->pid_retry_at_ms = now + (uint64_t)p->conf->retry_backoff_ms;
+        return;
+    }
     proto_msg_init(&proto_init_producer_id_request_desc, &p->pid_req);
     p->pid_req.transactional_id = PROTO_NULL_SLICE;
     p->pid_req.transaction_timeout_ms = -1;
     p->pid_req.producer_id = p->bump ? p->pid : -1;
     p->pid_req.producer_epoch = p->bump ? p->epoch : -1;
-    kc_err_t err = client_broker_request(p->c, -1, PROTO_API_INIT_PRODUCER_ID, &p->pid_req,
+    kc_err_t err = client_broker_request(p->c, node_id, PROTO_API_INIT_PRODUCER_ID, &p->pid_req,
                                          p->conf->request_timeout_ms, 0, on_pid_resp, p);
     if (err) {
         p->pid_retry_at_ms = now + (uint64_t)p->conf->retry_backoff_ms;

@@ -67,6 +67,7 @@ struct prod_batch {
     int sent;     /* went on the wire at least once */
     int32_t base_seq;
     int16_t epoch;
+    unsigned gen; /* the producer's pid_gen when base_seq was assigned */
     int in_flight;
     int purged; /* reported while in flight: the response only frees it */
     /* the result, for the report */
@@ -92,6 +93,11 @@ struct prod_part {
     int ninflight;
     int32_t next_seq; /* idempotence: the sequence of the next new batch */
     int hold;         /* a batch failed: send nothing until in-flight drains */
+    /* p->pid_gen when a batch of this partition was last acknowledged. Until
+     * the broker acknowledged one under the current producer id and epoch it
+     * may take any first sequence, so only one batch goes at a time: a later
+     * batch must never be written ahead of a failed first one. */
+    unsigned ack_gen;
 };
 
 /* A record waiting for its topic's metadata (not the hot path). */
@@ -192,7 +198,8 @@ struct prod {
     int idem_state;
     int64_t pid;
     int16_t epoch;
-    int bump; /* the next InitProducerId bumps the current id/epoch */
+    int bump;         /* the next InitProducerId bumps the current id/epoch */
+    unsigned pid_gen; /* bumped whenever pid or epoch changes (never 0 once assigned) */
     uint64_t pid_retry_at_ms;
     proto_init_producer_id_request_t pid_req;
 };

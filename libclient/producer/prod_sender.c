@@ -102,6 +102,7 @@ static void batch_done(prod_t *p, prod_batch_t *b, kc_err_t err, const char *err
         /* A duplicate was written by an earlier attempt whose answer got
          * lost; its offset is not known here. */
         b->err = 0;
+        if (idem && b->gen == p->pid_gen) pp->ack_gen = p->pid_gen;
         b->base_offset = err ? -1 : base_offset;
         b->log_append_time = log_append_time;
         prod_dr_enqueue(p, b);
@@ -225,10 +226,11 @@ static void on_produce_resp(const net_resp_t *resp, void *opaque)
 static kc_err_t batch_prepare(prod_t *p, prod_part_t *pp, prod_batch_t *b)
 {
     int idem = p->idem_state != PROD_IDEM_OFF;
-    int restamp = idem && (b->base_seq < 0 || b->epoch != p->epoch);
+    int restamp = idem && (b->base_seq < 0 || b->gen != p->pid_gen);
     if (restamp) {
         b->base_seq = pp->next_seq;
         b->epoch = p->epoch;
+        b->gen = p->pid_gen;
         int64_t next = (int64_t)pp->next_seq + b->nrec;
         pp->next_seq = (int32_t)(next > INT32_MAX ? next - INT32_MAX - 1 : next);
     }
@@ -261,7 +263,8 @@ static int part_sendable(prod_t *p, prod_part_t *pp, uint64_t now, uint64_t *nex
         if (pp->ninflight > 0) return 0;
         pp->hold = 0;
     }
-    if (p->idem_state != PROD_IDEM_OFF && pp->ninflight >= CLIENT_IDEMPOTENT_MAX_IN_FLIGHT)
+    if (p->idem_state != PROD_IDEM_OFF && (pp->ninflight >= CLIENT_IDEMPOTENT_MAX_IN_FLIGHT ||
+                                           (pp->ninflight > 0 && pp->ack_gen != p->pid_gen)))
         return 0;
     pthread_mutex_lock(&pp->lock);
     prod_batch_t *b = TAILQ_FIRST(&pp->ready);
