@@ -288,6 +288,7 @@ static kc_err_t req_write(net_conn_t *c, net_req_t *req, char *errstr, size_t er
         proto_metadata_request_t md;
         proto_find_coordinator_request_t fc;
         proto_offset_fetch_request_t of;
+        proto_leave_group_request_t lg;
     } scratch;
     const void *body =
         net_body_for_version(req->api_key, req->version, req->body, &scratch, sizeof(scratch));

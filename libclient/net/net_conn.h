@@ -117,7 +117,8 @@ int net_client_range(int16_t api_key, int16_t *min, int16_t *max);
  * scratch with fields the version cannot carry reset to their defaults
  * where losing them is acceptable (Metadata v1-3: AllowAutoTopicCreation),
  * or where the caller filled two forms of the same thing (FindCoordinator's
- * Key and CoordinatorKeys, OffsetFetch's GroupId/Topics and Groups). */
+ * Key and CoordinatorKeys, OffsetFetch's GroupId/Topics and Groups;
+ * LeaveGroup v0-2 takes the first of Members as its MemberId). */
 const void *net_body_for_version(int16_t api_key, int16_t version, const void *body, void *scratch,
                                  size_t scratch_size);
 

@@ -82,5 +82,16 @@ const void *net_body_for_version(int16_t api_key, int16_t version, const void *b
         if (version < 7) copy->require_stable = false;
         return copy;
     }
+    if (api_key == PROTO_API_LEAVE_GROUP && version < 3 &&
+        scratch_size >= sizeof(proto_leave_group_request_t)) {
+        /* Before v3 one member leaves, named at the top: the first of
+         * Members. */
+        proto_leave_group_request_t *copy = scratch;
+        *copy = *(const proto_leave_group_request_t *)body;
+        if (copy->members.n > 0) copy->member_id = copy->members.v[0].member_id;
+        copy->members.v = NULL;
+        copy->members.n = 0;
+        return copy;
+    }
     return body;
 }
