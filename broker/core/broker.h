@@ -32,6 +32,7 @@
 
 struct event_base;
 struct event;
+struct broker_hooks;
 
 typedef struct broker broker_t;
 typedef struct broker_node broker_node_t;
@@ -49,6 +50,10 @@ struct broker_partition {
     int64_t last_flush_ms;
     void *waiters;   /* produce/fetch waiters, owned by the handlers (see produce/fetch) */
     void *producers; /* idempotent producer state of this partition (handlers own it) */
+    /* Replica node ids as Metadata lists them (leader first); NULL: the leader
+     * alone. Only the mock sets more (it has no replication). Owned. */
+    int32_t *replicas;
+    int32_t replica_count;
 };
 
 /* Topic-level configuration overrides, as Kafka's topic property names. */
@@ -101,6 +106,7 @@ struct broker {
     void *pids;                 /* producer-id allocation (producers/) */
     void *fetch;                /* fetch sessions (handlers/fetch_session.c) */
     int64_t (*now_ms)(void);
+    const struct broker_hooks *hooks; /* fault injection (the mock); NULL in kc-broker */
 };
 
 /* ---- Lifecycle --------------------------------------------------------------- */
@@ -195,9 +201,25 @@ struct broker_call {
     proto_arena_t arena;
     void (*on_abandon)(broker_call_t *call);
     void *handler_data;
+    void *hook_data; /* the hooks' (see broker_hooks_t) */
 };
 
 typedef void (*broker_handler_fn)(broker_call_t *call);
+
+/* Fault injection for the mock cluster (mock/): kc-broker sets none. Every
+ * hook runs on the loop thread; any pointer may be NULL. */
+typedef struct broker_hooks {
+    void *opaque;
+    /* A decoded, served request, before its handler. Returns 0 to serve it
+     * now, or 1 if the hook took the call: it then calls handle(call) later
+     * or answers the call itself, and sets call->on_abandon meanwhile. */
+    int (*on_call)(void *opaque, broker_call_t *call, broker_handler_fn handle);
+    /* The call is about to be freed: answered, finished or abandoned. */
+    void (*on_call_end)(void *opaque, broker_call_t *call);
+    /* The coordinator of key (key_type 0: group, 1: transaction), or NULL
+     * for the core's own choice (which has no transaction coordinator). */
+    broker_node_t *(*coordinator)(void *opaque, int8_t key_type, proto_str_t key);
+} broker_hooks_t;
 
 /* Encodes resp (a struct of the call's response type, at the request's
  * version), sends it in order and frees the call. An encoding failure is a

@@ -80,6 +80,9 @@ int broker_api_range(int16_t api_key, int16_t *min, int16_t *max)
 
 static void call_free(broker_call_t *call)
 {
+    /* Mock fault injection: the request log notes when the call ended. */
+    const broker_hooks_t *hooks = call->b ? call->b->hooks : NULL;
+    if (hooks && hooks->on_call_end) hooks->on_call_end(hooks->opaque, call);
     proto_arena_destroy(&call->arena);
     free(call);
 }
@@ -268,6 +271,10 @@ int broker_dispatch(void *opaque, broker_req_t *req)
                  r.err ? r.errstr : "out of memory");
         return -1;
     }
+    /* Mock fault injection: the hook may delay the call or answer it with an
+     * injected error instead of the handler. */
+    const broker_hooks_t *hooks = call->b->hooks;
+    if (hooks && hooks->on_call && hooks->on_call(hooks->opaque, call, row->handle)) return 0;
     row->handle(call);
     return 0;
 }

@@ -167,6 +167,7 @@ static void partition_close(broker_partition_t *p)
         if (broker_log_close(p->log, err, sizeof(err)))
             log_warn("closing %s-%d: %s", p->topic->name, p->index, err);
     }
+    free(p->replicas);
     free(p);
 }
 

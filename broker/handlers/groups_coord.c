@@ -41,17 +41,21 @@ typedef struct coord_answer {
 static coord_answer_t find(broker_call_t *call, int8_t key_type, proto_str_t key)
 {
     coord_answer_t a = {.node_id = -1, .host = proto_str_of(""), .port = -1};
-    if (key_type == 1) {
+    const broker_hooks_t *hooks = call->b->hooks;
+    broker_node_t *txn = key_type == 1 && hooks && hooks->coordinator
+                             ? hooks->coordinator(hooks->opaque, 1, key)
+                             : NULL; /* only the mock has transaction coordinators */
+    if (key_type == 1 && !txn) {
         a.error = KC_ERR_COORDINATOR_NOT_AVAILABLE;
         a.message = "kc-broker has no transaction coordinator";
         return a;
     }
-    if (key_type != 0) {
+    if (key_type != 0 && !txn) {
         a.error = KC_ERR_INVALID_REQUEST;
         a.message = "unknown coordinator key type";
         return a;
     }
-    broker_node_t *n = broker_groups_coordinator(call->b, key);
+    broker_node_t *n = txn ? txn : broker_groups_coordinator(call->b, key);
     if (!n) {
         a.error = KC_ERR_COORDINATOR_NOT_AVAILABLE;
         a.message = "no broker is up";

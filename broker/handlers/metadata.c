@@ -39,6 +39,31 @@ static void fill_brokers(broker_call_t *call, proto_metadata_response_t *resp)
     resp->brokers.n = n;
 }
 
+/* The leader alone, or the replica list the mock set; replicas on nodes that
+ * are down are offline and out of the ISR. */
+static void fill_replicas(broker_call_t *call, md_part_t *out, const broker_partition_t *p)
+{
+    int32_t n = p->replicas ? p->replica_count : 1;
+    int32_t *replicas = broker_call_array(call, n, sizeof(int32_t));
+    int32_t *isr = broker_call_array(call, n, sizeof(int32_t));
+    int32_t *offline = broker_call_array(call, n, sizeof(int32_t));
+    int32_t nisr = 0, noff = 0;
+    for (int32_t r = 0; r < n; r++) {
+        replicas[r] = p->replicas ? p->replicas[r] : p->leader_id;
+        broker_node_t *node = broker_node_find(call->b, replicas[r]);
+        if (node && node->up)
+            isr[nisr++] = replicas[r];
+        else if (p->replicas)
+            offline[noff++] = replicas[r];
+    }
+    out->replica_nodes.v = replicas;
+    out->replica_nodes.n = n;
+    out->isr_nodes.v = isr;
+    out->isr_nodes.n = nisr;
+    out->offline_replicas.v = offline;
+    out->offline_replicas.n = noff;
+}
+
 static void fill_topic(broker_call_t *call, md_topic_t *out, broker_topic_t *t, int include_ops)
 {
     out->error_code = 0;
@@ -51,17 +76,11 @@ static void fill_topic(broker_call_t *call, md_topic_t *out, broker_topic_t *t, 
     for (int32_t i = 0; i < t->partition_count; i++) {
         broker_partition_t *p = t->partitions[i];
         broker_node_t *leader = broker_node_find(call->b, p->leader_id);
-        int32_t *replicas = broker_call_array(call, 1, sizeof(int32_t));
-        replicas[0] = p->leader_id;
         parts[i].error_code = leader && leader->up ? 0 : KC_ERR_LEADER_NOT_AVAILABLE;
         parts[i].partition_index = i;
         parts[i].leader_id = leader && leader->up ? p->leader_id : -1;
         parts[i].leader_epoch = p->leader_epoch;
-        parts[i].replica_nodes.v = replicas;
-        parts[i].replica_nodes.n = 1;
-        parts[i].isr_nodes.v = replicas;
-        parts[i].isr_nodes.n = leader && leader->up ? 1 : 0;
-        parts[i].offline_replicas.n = 0;
+        fill_replicas(call, &parts[i], p);
     }
     out->partitions.v = parts;
     out->partitions.n = t->partition_count;

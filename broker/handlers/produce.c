@@ -72,6 +72,7 @@ static void not_leader(broker_call_t *call, produce_ctx_t *ctx, part_resp_t *out
                        const broker_partition_t *p)
 {
     part_fail(call, ctx, out, KC_ERR_NOT_LEADER_OR_FOLLOWER, NULL);
+    if (call->hdr.api_version < 10) return; /* CurrentLeader is v10+: v9 could not encode it */
     out->current_leader.leader_id = p->leader_id;
     out->current_leader.leader_epoch = p->leader_epoch;
     for (int32_t i = 0; i < ctx->nleaders; i++)
