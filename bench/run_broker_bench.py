@@ -9,16 +9,25 @@ bin/bench_loopback, bin/bench_fetch_raw, and bin/rk_loadgen and bin/rk_mock_host
 (built with the project when pkg-config finds librdkafka). For each record size and round, and for each
 peer (the order alternates between rounds and sizes), it starts the peer fresh,
 produces MB megabytes of records with rk_loadgen (acks=1, linger.ms=5), then
-consumes them back from the beginning, and reads the peer's CPU time
-(utime+stime of /proc/<pid>/stat) before and after each phase. kc-broker writes
+consumes them back from the beginning, and reads the peer's CPU time (the
+sum of its threads' /proc schedstat run times, in ns) before and after each
+phase. kc-broker writes
 to BUILD_DIR/bench-data (the real disk, default flush policy); its fetch phase
 reads files still in the page cache. librdkafka's mock keeps only the newest
 ~5 MB of a partition, so its consumer seeks back to the log start whenever it
 reaches the end (rk_loadgen --rewind) until it has read as many records.
 A third phase fetches the same records with bench_fetch_raw, a client that
-only walks batch headers: librdkafka's consumer builds a message per record
-and, with small records, sets the pace itself; the raw phase shows what the
-broker serves.
+only walks batch headers as the responses stream through a 1 MiB buffer and
+sends the next fetch as soon as a response's last batch header arrives:
+librdkafka's consumer builds a message per record and, with small records,
+sets the pace itself; the raw phase shows what the broker serves.
+
+Once per round bench_loopback measures one loopback TCP connection twice:
+write() from memory (the target's yardstick) and sendfile() from a 256 MiB
+file in the page cache on the brokers' disk. Both report CPU seconds per GB
+for both ends, which is compared with the broker's plus the raw client's
+CPU per GB of responses: on a shared machine, CPU per GB is the steadier
+figure.
 
 Prints a table with CPU seconds per GB of record values moved and the ratios
 the benchmark targets (kc produce CPU/GB at most half the mock's; kc fetch at
@@ -43,7 +52,19 @@ PHASES = ("produce", "consume", "fetch_raw")
 
 
 def proc_cpu(pid):
-    """utime + stime of a process, in seconds (all its threads)."""
+    """CPU time of a process in seconds, all its threads: the sum of each
+    thread's /proc/<pid>/task/<tid>/schedstat run time (nanoseconds), else
+    utime + stime of /proc/<pid>/stat (clock ticks, 10 ms). Both brokers keep
+    their threads for their whole life, so no thread's time is lost between
+    two readings; the tick count was too coarse for 0.2 s phases."""
+    try:
+        total = 0
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        return total / 1e9
+    except (OSError, ValueError, IndexError):
+        pass
     with open(f"/proc/{pid}/stat") as f:
         # The command name may hold spaces: split after its closing parenthesis.
         fields = f.read().rsplit(")", 1)[1].split()
@@ -230,6 +251,12 @@ def measure_peer(peer, bindir, size, count, raw):
                 else None,
                 "client": res,
             }
+            if phase == "fetch_raw" and res.get("wire_bytes") and res.get("client_cpu_s") \
+                    is not None:
+                # Broker and client CPU per GB of response bytes: what
+                # bench_loopback's "both ends" figure is, for the same bytes.
+                out[phase]["both_cpu_s_per_wire_gb"] = round(
+                    (cpu + res["client_cpu_s"]) / (res["wire_bytes"] / 1e9), 3)
             if "error" in res:
                 out[phase]["error"] = res["error"]
                 if phase == "produce" or peer.proc.poll() is not None:
@@ -248,7 +275,8 @@ def fmt(v, spec=".2f"):
     return "-" if v is None else format(v, spec)
 
 
-def summarize(runs, loopback_mb_s):
+def summarize(runs, lb):
+    loopback_mb_s = lb.get("write_mb_s")
     rows = []
     for size in sorted({r["record_bytes"] for r in runs}):
         row = {"record_bytes": size}
@@ -260,19 +288,35 @@ def summarize(runs, loopback_mb_s):
                 row[f"{peer}_{phase}_cpu_s_per_gb"] = median(
                     [p["broker_cpu_s_per_gb"] for p in ok])
                 row[f"{peer}_{phase}_runs"] = len(ok)
+            row[f"{peer}_fetch_raw_both_cpu_s_per_wire_gb"] = median(
+                [r["fetch_raw"].get("both_cpu_s_per_wire_gb") for r in mine
+                 if "fetch_raw" in r and "error" not in r["fetch_raw"]])
         kc_p, mock_p = row["kc_produce_cpu_s_per_gb"], row["mock_produce_cpu_s_per_gb"]
         row["produce_cpu_ratio_kc_over_mock"] = (kc_p / mock_p) if kc_p and mock_p else None
         for phase in ("consume", "fetch_raw"):
             kc_f = row[f"kc_{phase}_mb_per_s"]
             row[f"{phase}_ratio_kc_over_loopback"] = (kc_f / loopback_mb_s) \
                 if kc_f and loopback_mb_s else None
+        kc_raw = row["kc_fetch_raw_mb_per_s"]
+        sf = lb.get("sendfile_mb_s")
+        row["fetch_raw_ratio_kc_over_loopback_sendfile"] = (kc_raw / sf) if kc_raw and sf else None
+        # Throughput a broker and its client would reach with the CPU a
+        # loopback connection needs (write, both ends), as a share of it.
+        kc_cpu, lb_cpu = row["kc_fetch_raw_both_cpu_s_per_wire_gb"], lb.get("write_cpu_s_per_gb")
+        row["fetch_raw_cpu_ratio_loopback_over_kc"] = (lb_cpu / kc_cpu) if kc_cpu and lb_cpu \
+            else None
         rows.append(row)
     return rows
 
 
-def print_table(rows, loopback_mb_s):
+def print_table(rows, lb):
+    loopback_mb_s = lb.get("write_mb_s")
     print()
-    print(f"one loopback TCP connection: {fmt(loopback_mb_s, '.0f')} MB/s (median)")
+    print(f"one loopback TCP connection: {fmt(loopback_mb_s, '.0f')} MB/s (median, write() from "
+          f"memory), {fmt(lb.get('write_cpu_s_per_gb'))} CPU-s/GB both ends; sendfile from a "
+          f"{fmt(lb.get('sendfile_file_mb'), '.0f')} MB file in the page cache: "
+          f"{fmt(lb.get('sendfile_mb_s'), '.0f')} MB/s, "
+          f"{fmt(lb.get('sendfile_cpu_s_per_gb'))} CPU-s/GB")
     print("MB/s: produce and fetch(rk) = record values per second seen by librdkafka; "
           "fetch(raw) = Fetch response bytes per second (bench_fetch_raw).")
     print("CPU/GB: broker process CPU seconds per GB of record values. Medians over rounds.")
@@ -306,6 +350,17 @@ def print_table(rows, loopback_mb_s):
             f"{fmt(r1, '.2f')} {verdict(r1, lambda v: v <= 0.5)}",
             ("-" if r2 is None else f"{r2 * 100:.0f}% ") + verdict(r2, lambda v: v >= 0.7),
             ("-" if r3 is None else f"{r3 * 100:.0f}% ") + verdict(r3, lambda v: v >= 0.7)))
+    print()
+    print("%-6s %-34s %-34s %-34s" % ("size", "kc fetch(raw) / loopback sendfile",
+                                       "fetch(raw) CPU/GB broker+client", "loopback CPU / kc CPU"))
+    for row in rows:
+        r4, r5 = row["fetch_raw_ratio_kc_over_loopback_sendfile"], \
+            row["fetch_raw_cpu_ratio_loopback_over_kc"]
+        print("%-6s %-34s %-34s %-34s" % (
+            f"{row['record_bytes']}B", "-" if r4 is None else f"{r4 * 100:.0f}%",
+            f"kc {fmt(row['kc_fetch_raw_both_cpu_s_per_wire_gb'])}, "
+            f"mock {fmt(row['mock_fetch_raw_both_cpu_s_per_wire_gb'])}",
+            "-" if r5 is None else f"{r5 * 100:.0f}%"))
 
 
 def main():
@@ -340,18 +395,28 @@ def main():
           f"load {info['machine']['loadavg'][0]:.1f}; source {info['source']}")
 
     loopbacks = []
+    sendfiles = []
+    lb_dir = os.path.join(build, "bench-data")
+    lb_file_bytes = 256 << 20
 
     def measure_loopback():
         # Once per round, between the peers' runs, so the baseline sees the
-        # same machine load as they do.
-        lb = subprocess.run([os.path.join(bindir, "bench_loopback"), "--bytes",
-                             str(int(args.loopback_gb * 1e9)), "--rounds", "3", "--json"],
-                            capture_output=True, text=True)
-        if lb.returncode != 0:
-            print(f"bench_loopback failed: {lb.stderr.strip()}")
-            return
-        print(lb.stdout.strip().splitlines()[-2], flush=True)
-        loopbacks.append(json.loads(lb.stdout.strip().splitlines()[-1]))
+        # same machine load as they do: write() from memory (the target's
+        # yardstick), and sendfile() from a file much larger than the CPU
+        # caches on the brokers' disk (what serving a log from the page cache
+        # costs the kernel).
+        os.makedirs(lb_dir, exist_ok=True)
+        for extra, into in (([], loopbacks),
+                            (["--sendfile", lb_dir, "--file-bytes", str(lb_file_bytes)],
+                             sendfiles)):
+            lb = subprocess.run([os.path.join(bindir, "bench_loopback"), "--bytes",
+                                 str(int(args.loopback_gb * 1e9)), "--rounds", "3", "--json"]
+                                + extra, capture_output=True, text=True)
+            if lb.returncode != 0:
+                print(f"bench_loopback failed: {lb.stderr.strip()}")
+                continue
+            print(lb.stdout.strip().splitlines()[-2], flush=True)
+            into.append(json.loads(lb.stdout.strip().splitlines()[-1]))
 
     runs = []
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -378,11 +443,20 @@ def main():
                       + "".join(f"  [{ph} error: {r[ph]['error'][:200]}]" for ph in PHASES
                                 if ph in r and "error" in r[ph]), flush=True)
 
-    rates = [r for lb in loopbacks for r in lb["rounds"]]
-    loopback_mb_s = statistics.median(rates) * 1000 if rates else None
-    loopback = {"median_gb_per_s": loopback_mb_s / 1000 if rates else None, "runs": loopbacks}
-    rows = summarize(runs, loopback_mb_s)
-    print_table(rows, loopback_mb_s)
+    def lb_summary(results):
+        rates = [r for lb in results for r in lb["rounds"]]
+        return (statistics.median(rates) * 1000 if rates else None,
+                median([lb.get("median_cpu_s_per_gb") for lb in results]))
+
+    lb = {}
+    lb["write_mb_s"], lb["write_cpu_s_per_gb"] = lb_summary(loopbacks)
+    lb["sendfile_mb_s"], lb["sendfile_cpu_s_per_gb"] = lb_summary(sendfiles)
+    lb["sendfile_file_mb"] = lb_file_bytes / 1e6
+    loopback_mb_s = lb["write_mb_s"]
+    loopback = {"median_gb_per_s": loopback_mb_s / 1000 if loopback_mb_s else None,
+                "summary": lb, "runs": loopbacks, "sendfile_runs": sendfiles}
+    rows = summarize(runs, lb)
+    print_table(rows, lb)
     info["machine"]["loadavg_end"] = os.getloadavg()
     out = args.out or os.path.join(build, "bench-results", "broker_bench.json")
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
