@@ -1,8 +1,10 @@
 /* Partition assignors (partition.assignment.strategy): range, roundrobin and
  * cooperative-sticky, computing the same assignments as the Java client's
- * RangeAssignor, RoundRobinAssignor and CooperativeStickyAssignor, and the
- * ConsumerProtocol bytes they travel in (JoinGroup metadata, SyncGroup
- * assignment), versions 0-3 of Subscription and 0-3 of Assignment.
+ * RangeAssignor, RoundRobinAssignor and CooperativeStickyAssignor (the last
+ * by the same rules of balance, stickiness and revocation, not always the
+ * same partitions), and the ConsumerProtocol bytes they travel in
+ * (JoinGroup metadata, SyncGroup assignment), versions 0-3 of Subscription
+ * and 0-3 of Assignment.
  *
  * Pure functions: no I/O, no threads. The group leader runs one with every
  * member's subscription and the topics' partition counts.
@@ -42,8 +44,10 @@ typedef struct assignor {
     const char *name; /* "range", "roundrobin", "cooperative-sticky" */
     assignor_protocol_t protocol;
     /* Fills members[i].assigned for every member (an empty list when it
-     * gets nothing). Topics not in `topics` (unknown to metadata) are
-     * skipped. Deterministic for a given input. */
+     * gets nothing), destroying any list already there; on failure every
+     * assigned is NULL. Topics not in `topics` (unknown to metadata) are
+     * skipped. Deterministic for a given input, whatever the member order.
+     * Borrows everything else: nothing is kept after the call. */
     kc_err_t (*run)(assignor_member_t *members, int member_cnt, const assignor_topic_t *topics,
                     int topic_cnt, char *errstr, size_t errstr_size);
 } assignor_t;
@@ -51,12 +55,18 @@ typedef struct assignor {
 /* The assignor named `name` (case-insensitive), NULL if none. */
 const assignor_t *assignor_find(const char *name);
 
-/* Frees what assignor_subscription_decode / assignor_run put in m (not m). */
+/* Frees what assignor_subscription_decode / assignor_run put in m (topics,
+ * owned, rack, assigned; not m, member_id or group_instance_id). */
 void assignor_member_clear(assignor_member_t *m);
 
 /* ConsumerProtocolSubscription: the JoinGroup metadata of one member.
  * Encodes the highest version (3); decodes 0-3 and ignores trailing bytes of
- * newer versions, as the Java client does. */
+ * newer versions, as the Java client does. Decode sets topics, topic_cnt,
+ * owned (v1+, else NULL), generation (v2+; before that, or -1, a 4-byte
+ * UserData as Java's cooperative-sticky sent it; else -1) and rack, and
+ * leaves the other fields alone; on failure those are empty. Encoders
+ * return 0, KC_ERR__NO_MEMORY (also setting w->oom) or KC_ERR__INVALID_ARG
+ * (a NULL or over-long name; nothing written). */
 int assignor_subscription_encode(proto_wbuf_t *w, const char *const *topics, int topic_cnt,
                                  const kc_topic_partition_list_t *owned, int32_t generation,
                                  const char *rack);
