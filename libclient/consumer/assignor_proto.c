@@ -34,6 +34,13 @@ static int str_fits(const char *s)
     return !s || strlen(s) <= INT16_MAX;
 }
 
+static int parts_valid(const kc_topic_partition_list_t *parts)
+{
+    for (int i = 0; parts && i < parts->cnt; i++)
+        if (!parts->elems[i].topic || !str_fits(parts->elems[i].topic)) return 0;
+    return 1;
+}
+
 /* [Topic, [Partition]]: the list grouped by topic, topics by name. */
 static int put_partitions(proto_wbuf_t *w, const kc_topic_partition_list_t *parts)
 {
@@ -42,10 +49,12 @@ static int put_partitions(proto_wbuf_t *w, const kc_topic_partition_list_t *part
         proto_put_array_len(w, 0);
         return 0;
     }
-    for (int i = 0; i < n; i++)
-        if (!parts->elems[i].topic || !str_fits(parts->elems[i].topic)) return KC_ERR__INVALID_ARG;
     int *idx = malloc(sizeof(int) * (size_t)n);
-    if (!idx) return KC_ERR__NO_MEMORY;
+    if (!idx) {
+        /* Callers that only check the writer's flag must see it too. */
+        w->oom = 1;
+        return KC_ERR__NO_MEMORY;
+    }
     for (int i = 0; i < n; i++)
         idx[i] = i;
     sort_list = parts;
@@ -72,7 +81,8 @@ int assignor_subscription_encode(proto_wbuf_t *w, const char *const *topics, int
                                  const kc_topic_partition_list_t *owned, int32_t generation,
                                  const char *rack)
 {
-    if (topic_cnt < 0 || (topic_cnt && !topics) || !str_fits(rack)) return KC_ERR__INVALID_ARG;
+    if (topic_cnt < 0 || (topic_cnt && !topics) || !str_fits(rack) || !parts_valid(owned))
+        return KC_ERR__INVALID_ARG;
     for (int i = 0; i < topic_cnt; i++)
         if (!topics[i] || !str_fits(topics[i])) return KC_ERR__INVALID_ARG;
     proto_put_i16(w, SUBSCRIPTION_VERSION);
@@ -89,6 +99,7 @@ int assignor_subscription_encode(proto_wbuf_t *w, const char *const *topics, int
 
 int assignor_assignment_encode(proto_wbuf_t *w, const kc_topic_partition_list_t *parts)
 {
+    if (!parts_valid(parts)) return KC_ERR__INVALID_ARG;
     proto_put_i16(w, ASSIGNMENT_VERSION);
     int err = put_partitions(w, parts);
     if (err) return err;

@@ -139,6 +139,19 @@ static void test_subscription_encode_refuses_bad_args(void **state)
     const char *too_long[] = {longname};
     assert_int_equal(assignor_subscription_encode(&w, too_long, 1, NULL, -1, NULL),
                      KC_ERR__INVALID_ARG);
+    /* A list holding a NULL topic: refused before anything is written. */
+    kc_topic_partition_list_t *bad = kc_topic_partition_list_new(0);
+    kc_topic_partition_list_add(bad, "ok", 0);
+    kc_topic_partition_t *e = kc_topic_partition_list_add(bad, "x", 1);
+    const char *saved = e->topic;
+    e->topic = NULL;
+    const char *topics[] = {"ok"};
+    assert_int_equal(assignor_subscription_encode(&w, topics, 1, bad, 1, NULL),
+                     KC_ERR__INVALID_ARG);
+    assert_int_equal(assignor_assignment_encode(&w, bad), KC_ERR__INVALID_ARG);
+    assert_int_equal(w.len, 0);
+    e->topic = saved;
+    kc_topic_partition_list_destroy(bad);
     free(longname);
     proto_wbuf_free(&w);
 }
