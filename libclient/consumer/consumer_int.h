@@ -1,0 +1,267 @@
+/* The inside of kc_consumer_t, shared by kc_consumer.c (the public calls and
+ * the poll path), fetch.c (the fetcher on the I/O thread), fetch_offsets.c
+ * (ListOffsets), consumer_parse.c (records out of fetched data, on the poll
+ * thread), consumer_buf.c (reference-counted buffers and messages) and
+ * consumer_group.c (the glue to cgrp).
+ *
+ * Threads. The I/O thread owns the fetcher and every field marked "I/O";
+ * the application threads meet it under c->lock for the fields marked
+ * "lock" and the event queue. A partition object lives until the consumer
+ * is destroyed (an unassigned one is kept, unassigned, and reused if
+ * assigned again), so events may point to it without reference counts.
+ *
+ * Staleness. Every change that invalidates fetched data (assign, unassign,
+ * seek, pause, an offset reset) bumps the partition's version under the
+ * lock; data and events carry the version they were fetched for, and the
+ * poll path drops those whose version is no longer current.
+ */
+#ifndef KC_CONSUMER_INT_H
+#define KC_CONSUMER_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "client.h"
+#include "kc/kc_consumer.h"
+#include "kc_conf_int.h"
+#include "proto_record.h"
+#include "util/hmap.h"
+
+struct event;
+typedef struct cgrp cgrp_t;
+
+/* ---- buffers and messages (consumer_buf.c) ---- */
+
+typedef struct cons_blk cons_blk_t;
+
+/* Fetched bytes (a response frame or one decompressed batch) and the
+ * messages and strings handed out from them. Each message holds a
+ * reference; the parser holds one while it reads. */
+typedef struct cons_buf {
+    atomic_int refs;
+    void *data; /* owned, free()d with the buffer; may be NULL */
+    cons_blk_t *blks;
+    uint8_t *cur; /* bump allocation in blks (the poll thread only) */
+    size_t left;
+} cons_buf_t;
+
+/* A buffer owning data (may be NULL), one reference. NULL when out of memory
+ * (data is then not freed). */
+cons_buf_t *cons_buf_new(void *data);
+void cons_buf_ref(cons_buf_t *b);
+void cons_buf_unref(cons_buf_t *b);
+/* n bytes (aligned for any type) living as long as b; min_blk sizes a new
+ * block (so one block holds a batch's messages). NULL when out of memory. */
+void *cons_buf_alloc(cons_buf_t *b, size_t n, size_t min_blk);
+char *cons_buf_strdup(cons_buf_t *b, const char *s, size_t len);
+
+typedef struct cons_msg {
+    kc_message_t m;
+    cons_buf_t *buf; /* one reference */
+} cons_msg_t;
+
+/* A message in b (taking a reference), zeroed except partition -1,
+ * offset -1, leader_epoch -1. */
+cons_msg_t *cons_msg_new(cons_buf_t *b, size_t min_blk);
+/* An event message with its own small buffer: err, errstr (copied), topic
+ * (copied, may be NULL). NULL when out of memory. */
+kc_message_t *cons_msg_event(kc_err_t err, const char *errstr, const char *topic, int32_t partition,
+                             int64_t offset);
+
+/* ---- partitions ---- */
+
+enum {
+    PART_IDLE,      /* not assigned */
+    PART_PENDING,   /* needs its fetch offset resolved (want_offset) */
+    PART_RESOLVING, /* ListOffsets or OffsetFetch in flight */
+    PART_FETCHING,  /* fetch_pos is valid */
+    PART_ERROR,     /* stopped until seek/assign (auto.offset.reset=error) */
+};
+
+typedef struct cons_part {
+    char *topic;
+    int32_t partition;
+
+    /* lock */
+    int assigned;
+    uint64_t version;
+    int64_t app_pos; /* position: next offset handed out; KC_OFFSET_INVALID */
+    int32_t app_epoch;
+    int paused;
+    int64_t lo, hi, lso; /* from the last fetch response; -1 before */
+    size_t queued_bytes; /* fetched data waiting to be polled */
+    int64_t committed;   /* last offset committed by auto-commit, -1 */
+
+    /* I/O */
+    int state;
+    int64_t want_offset; /* PENDING: absolute or KC_OFFSET_* */
+    uint64_t io_version; /* the version fetch_pos belongs to */
+    int64_t fetch_pos;
+    int32_t leader_epoch;
+    int32_t max_bytes;      /* partition_max_bytes, grown for a batch too large */
+    int32_t fetch_node;     /* node whose fetch holds it, -1 */
+    uint64_t fetch_version; /* version when that fetch was sent */
+    int32_t sess_node;      /* the session that last got its offset, -1 */
+    int64_t sess_off;
+    int32_t sess_max;
+    int32_t want_node; /* the fetch it was picked for in pass want_serial */
+    uint64_t want_serial;
+    uint64_t retry_at_ms;
+    int64_t eof_at;  /* offset of the last EOF event, -1 */
+    int in_assigned; /* listed in c->assigned */
+} cons_part_t;
+
+/* ---- events: what the I/O thread hands to kc_consumer_poll() ---- */
+
+typedef enum cons_ev_type {
+    CONS_EV_DATA,      /* a partition's records from one fetch response */
+    CONS_EV_MSG,       /* a ready message (EOF, error) */
+    CONS_EV_REBALANCE, /* rebalance callback (or automatic apply) */
+    CONS_EV_COMMIT,    /* commit callback */
+} cons_ev_type_t;
+
+typedef struct cons_aborted {
+    int64_t producer_id;
+    int64_t first_offset;
+} cons_aborted_t;
+
+typedef struct cons_ev cons_ev_t;
+struct cons_ev {
+    cons_ev_t *next;
+    cons_ev_type_t type;
+    cons_part_t *part; /* DATA; MSG when about a partition */
+    uint64_t version;
+
+    /* DATA */
+    cons_buf_t *buf; /* the response frame (one reference) */
+    const uint8_t *data;
+    size_t len;
+    int64_t start_offset;    /* records before it are skipped */
+    size_t bytes;            /* counted in part->queued_bytes */
+    cons_aborted_t *aborted; /* read_committed: sorted by first_offset */
+    int naborted;
+
+    /* MSG */
+    kc_message_t *msg;
+
+    /* REBALANCE / COMMIT */
+    kc_rebalance_event_t rb_event;
+    kc_topic_partition_list_t *parts;
+    kc_err_t err;
+};
+
+void cons_ev_free(cons_ev_t *ev);
+
+/* Poll-thread state of the DATA event being read (consumer_parse.c). */
+typedef struct cons_reader {
+    cons_ev_t *ev;
+    const char *topic_in_buf; /* ev's topic copied into ev->buf */
+    proto_batch_iter_t bi;
+    int in_batch;
+    proto_batch_view_t bv;
+    proto_record_iter_t ri;
+    cons_buf_t *dbuf; /* decompressed records of the current batch, or NULL */
+    const char *topic_in_dbuf;
+    size_t blk_hint;
+    int next_aborted;
+    int64_t *open_aborts; /* producer ids of aborted transactions in progress */
+    int nopen, capopen;
+    int check_crcs;
+    int read_committed;
+} cons_reader_t;
+
+/* Starts reading ev (a DATA event). */
+void cons_reader_start(cons_reader_t *rd, cons_ev_t *ev, int check_crcs, int read_committed);
+/* The next record as a message; NULL at the end of the data. A corrupt
+ * batch ends the data with *err and errstr set (the caller reports it). */
+kc_message_t *cons_reader_next(cons_reader_t *rd, kc_err_t *err, char *errstr, size_t errstr_size);
+/* Releases what the reader holds (not ev). */
+void cons_reader_end(cons_reader_t *rd);
+
+/* ---- the consumer ---- */
+
+typedef struct fetch_sess fetch_sess_t;
+
+struct kc_consumer {
+    client_t *client;
+    const client_conf_t *conf;
+    kc_conf_cbs_t cbs;
+    cgrp_t *cgrp; /* NULL without group.id */
+    int has_group;
+
+    pthread_mutex_t lock;
+    pthread_cond_t cond;        /* events queued, waiters done */
+    cons_ev_t *q_head, *q_tail; /* lock */
+    int q_waiting;              /* lock: a poller waits on cond */
+    int closed;                 /* lock */
+    int revoke_pending;         /* lock: a revoke waits for cgrp_revoke_done */
+
+    _Atomic uint64_t last_poll_ms; /* for max.poll.interval.ms */
+
+    /* poll thread */
+    cons_reader_t rd;
+    int rd_active;
+
+    /* I/O */
+    util_hmap_t parts;      /* "topic\0partition" -> cons_part_t (all ever seen) */
+    cons_part_t **assigned; /* assigned partitions, in assignment order */
+    int nassigned, capassigned;
+    fetch_sess_t *sess;     /* per broker, list */
+    struct event *ev_kick;  /* run the fetcher (coalesced; any thread may activate) */
+    struct event *ev_timer; /* retry backoffs */
+    struct event *ev_autocommit;
+    int stopping;
+    size_t queue_limit; /* queued.max.messages.kbytes in bytes */
+    uint64_t pass_serial;
+    uint64_t fetches_sent, session_resets, full_fetches, incremental_fetches; /* I/O */
+};
+
+/* ---- fetch.c (I/O thread) ---- */
+kc_err_t fetch_init(kc_consumer_t *c);
+void fetch_stop(kc_consumer_t *c); /* I/O thread, before client_destroy */
+void fetch_free(kc_consumer_t *c); /* after client_destroy */
+/* Runs the fetcher soon (any thread). */
+void fetch_kick(kc_consumer_t *c);
+cons_part_t *fetch_part_get(kc_consumer_t *c, const char *topic, int32_t partition, int create);
+/* Adds p to the assignment (resolving offset), or removes it. */
+void fetch_part_assign(kc_consumer_t *c, cons_part_t *p, int64_t offset);
+void fetch_part_unassign(kc_consumer_t *c, cons_part_t *p);
+/* Moves p to offset (absolute or logical); drops what was fetched. */
+void fetch_part_seek(kc_consumer_t *c, cons_part_t *p, int64_t offset);
+
+/* ---- fetch_offsets.c (I/O thread) ---- */
+/* Resolves PENDING partitions' offsets: committed offsets, ListOffsets. */
+void fetch_offsets_resolve(kc_consumer_t *c);
+/* ListOffsets of timestamp ts (-2 earliest, -1 latest) for one partition;
+ * cb fires once. */
+typedef void (*fetch_list_cb)(kc_err_t err, const char *errstr, int64_t offset, void *opaque);
+void fetch_list_offset(kc_consumer_t *c, const char *topic, int32_t partition, int64_t ts,
+                       int timeout_ms, fetch_list_cb cb, void *opaque);
+
+/* ---- kc_consumer.c ---- */
+/* Queues ev for the poll thread (lock taken inside unless locked). */
+void cons_enqueue(kc_consumer_t *c, cons_ev_t *ev);
+void cons_enqueue_locked(kc_consumer_t *c, cons_ev_t *ev);
+/* Queues an error event (I/O thread or any). */
+void cons_error(kc_consumer_t *c, cons_part_t *p, kc_err_t err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* ---- consumer_group.c ---- */
+kc_err_t cons_group_new(kc_consumer_t *c, char *errstr, size_t errstr_size);
+void cons_group_destroy(kc_consumer_t *c); /* I/O thread */
+kc_err_t cons_group_subscribe(kc_consumer_t *c, const char *const *topics, int topic_cnt);
+/* Fetches committed offsets of parts (I/O thread); cb fires once. */
+typedef void (*cons_offsets_cb)(kc_err_t err, const char *errstr,
+                                const kc_topic_partition_list_t *parts, void *opaque);
+void cons_group_fetch_committed(kc_consumer_t *c, const kc_topic_partition_list_t *parts,
+                                int timeout_ms, cons_offsets_cb cb, void *opaque);
+void cons_group_commit(kc_consumer_t *c, const kc_topic_partition_list_t *parts, int timeout_ms,
+                       cons_offsets_cb cb, void *opaque);
+void cons_group_poll_seen(kc_consumer_t *c);
+void cons_group_revoke_done(kc_consumer_t *c);
+const char *cons_group_protocol(kc_consumer_t *c);
+/* Leaves (I/O thread); done(opaque) fires once. */
+void cons_group_leave(kc_consumer_t *c, void (*done)(void *opaque), void *opaque);
+
+#endif
