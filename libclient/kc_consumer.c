@@ -213,7 +213,15 @@ static void deadline_of(struct timespec *ts, int timeout_ms)
 kc_message_t *kc_consumer_poll(kc_consumer_t *c, int timeout_ms)
 {
     if (!c) return NULL;
-    atomic_store_explicit(&c->last_poll_ms, client_now_ms(), memory_order_relaxed);
+    if (c->has_group) {
+        /* max.poll.interval.ms counts from the last poll; telling cgrp
+         * every 100 ms is precise enough and keeps the poll path cheap. */
+        uint64_t now = client_now_ms();
+        if (now - c->poll_told_ms >= 100) {
+            c->poll_told_ms = now;
+            cons_group_poll_seen(c);
+        }
+    }
     struct timespec dl;
     if (timeout_ms > 0) deadline_of(&dl, timeout_ms);
     kc_message_t *out = NULL;

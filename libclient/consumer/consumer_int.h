@@ -197,7 +197,7 @@ struct kc_consumer {
     int closed;                 /* lock */
     int revoke_pending;         /* lock: a revoke waits for cgrp_revoke_done */
 
-    _Atomic uint64_t last_poll_ms; /* for max.poll.interval.ms */
+    uint64_t poll_told_ms; /* poll thread: when cgrp last heard of a poll */
 
     /* poll thread */
     cons_reader_t rd;
@@ -211,6 +211,8 @@ struct kc_consumer {
     struct event *ev_kick;  /* run the fetcher (coalesced; any thread may activate) */
     struct event *ev_timer; /* retry backoffs */
     struct event *ev_autocommit;
+    struct event *ev_pollseen; /* tells cgrp the application polls (any thread activates) */
+    int autocommit_in_flight;
     int stopping;
     size_t queue_limit; /* queued.max.messages.kbytes in bytes */
     uint64_t pass_serial;
