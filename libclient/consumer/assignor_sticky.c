@@ -15,14 +15,15 @@
  * 2. Every member keeps its claims.
  * 3. Unclaimed partitions go, topic by topic from the topics with the
  *    fewest subscribers, to the subscriber with the fewest partitions.
- * 4. Balancing: members from the fewest partitions up take one partition
- *    at a time from the fullest member holding one they subscribe to, while
- *    that member has at least two more; repeated until a pass moves nothing.
- *    Each move lowers the sum of squared counts, so this ends. A donor gives
- *    a partition it did not own before this run if it can (moving it costs
- *    no stickiness). Because the donor is always the fullest, with equal
- *    subscriptions no member both gives and takes, and a joining member
- *    takes exactly what balance needs, one partition per donor.
+ * 4. Balancing: one partition at a time, the member with the fewest
+ *    partitions (that can still take one) takes one from the fullest member
+ *    holding one it subscribes to, while that member has at least two more;
+ *    passes repeat until one moves nothing. Each move lowers the sum of
+ *    squared counts, so this ends. A donor gives a partition it did not own
+ *    before this run if it can (moving it costs no stickiness). With equal
+ *    subscriptions no member both gives and takes, and the members that
+ *    owned the most keep the places above the average: the fewest possible
+ *    owned partitions move (the tests check this over random histories).
  * 5. Cooperative rule: a partition given to a member that did not list it
  *    as owned, while another member listed it and does not get it, is
  *    withheld this round: the other member must revoke it first, and the
@@ -239,6 +240,9 @@ static int balance(sticky_t *s)
         for (int m = 0; m < c->mcnt; m++)
             done[m] = c->sub_off[m + 1] == c->sub_off[m];
         for (int b; (b = next_taker(s, done)) >= 0;) {
+            /* Takers come fewest first: when the fullest is within one of
+             * this one, nobody left can take. */
+            if (s->maxc < s->cnt[b] + 2) break;
             int g = find_donation(s, b);
             if (g < 0) {
                 done[b] = 1;

@@ -161,6 +161,14 @@ static void test_unknown_and_duplicate_topics(void **state)
     /* No members, no topics. */
     run("range", NULL, 0, NULL, 0);
     run("roundrobin", NULL, 0, topics, 4);
+    run("cooperative-sticky", NULL, 0, topics, 4);
+    assignor_member_t none[2];
+    tm_init(&none[0], "a", "");
+    tm_init(&none[1], "b", "missing");
+    run("cooperative-sticky", none, 2, NULL, 0);
+    expect(&none[0], "");
+    expect(&none[1], "");
+    clear_all(none, 2);
 }
 
 /* The roundrobin cursor runs on across topics. */
