@@ -8,11 +8,13 @@
 static const char bench_usage[] =
     "usage: kc bench produce -b HOST:PORT -t TOPIC [-n COUNT] [-s SIZE] "
     "[options]\n"
-    "  kc bench produce --help: the options\n";
+    "       kc bench consume -b HOST:PORT -t TOPIC [-n COUNT] [options]\n"
+    "  kc bench produce --help, kc bench consume --help: the options\n";
 
 int tool_bench(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "produce")) return tool_bench_produce(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "consume")) return tool_bench_consume(argc - 1, argv + 1);
     if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
         printf("%s", bench_usage);
         return 0;

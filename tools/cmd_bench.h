@@ -3,5 +3,6 @@
 #define KC_CMD_BENCH_H
 
 int tool_bench_produce(int argc, char **argv);
+int tool_bench_consume(int argc, char **argv);
 
 #endif

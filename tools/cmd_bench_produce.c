@@ -227,7 +227,7 @@ int tool_bench_produce(int argc, char **argv)
 {
     produce_opts_t o;
     memset(&o, 0, sizeof(o));
-    kc_conf_t *conf = kc_conf_new();
+    kc_conf_t *conf = tool_conf_new();
     if (!conf) {
         fprintf(stderr, CMD ": out of memory\n");
         return 1;

@@ -274,7 +274,7 @@ int tool_produce(int argc, char **argv)
     /* At most one header or input per argument: no reallocation needed. */
     o.headers = calloc((size_t)argc, sizeof(*o.headers));
     o.inputs = calloc((size_t)argc, sizeof(*o.inputs));
-    kc_conf_t *conf = kc_conf_new();
+    kc_conf_t *conf = tool_conf_new();
     if (!o.headers || !o.inputs || !conf) {
         fprintf(stderr, CMD ": out of memory\n");
         free(o.headers);

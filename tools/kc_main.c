@@ -14,6 +14,7 @@ static const struct tool_cmd {
     {"config", tool_config, "configuration reference (Markdown), check a .properties file"},
     {"metadata", tool_metadata, "list brokers, topics and partitions of a cluster (like kcat -L)"},
     {"produce", tool_produce, "produce lines from stdin or files as records (keys, headers)"},
+    {"consume", tool_consume, "print records of topics in a format (kcat-style)"},
     {"bench", tool_bench, "producer / consumer benchmarks: records/s, MB/s, latency"},
 };
 

@@ -8,6 +8,16 @@
 
 volatile sig_atomic_t tool_stop;
 
+kc_conf_t *tool_conf_new(void)
+{
+    kc_conf_t *conf = kc_conf_new();
+    if (conf && kc_conf_set(conf, "log_level", "4", NULL, 0) != 0) {
+        kc_conf_destroy(conf);
+        return NULL;
+    }
+    return conf;
+}
+
 static int set_prop(kc_conf_t *conf, const char *cmd, const char *arg) {
   char name[256];
   const char *eq = strchr(arg, '=');

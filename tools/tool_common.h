@@ -12,6 +12,11 @@
 
 #include "kc/kc.h"
 
+/* A configuration for a command: kc's defaults, except that only warnings
+ * and errors are logged (log_level 4; -X log_level=6 brings back the
+ * informational lines, e.g. a group's joins). NULL if out of memory. */
+kc_conf_t *tool_conf_new(void);
+
 /* -b HOST:PORT, -X name=value, -F FILE: applied to conf in command-line
  * order. 0 when opt was one of them and applied, 2 after printing why it
  * failed, -1 when opt is none of them. */

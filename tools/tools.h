@@ -7,6 +7,7 @@ int tool_selfcheck(int argc, char **argv);
 int tool_config(int argc, char **argv);
 int tool_metadata(int argc, char **argv);
 int tool_produce(int argc, char **argv);
+int tool_consume(int argc, char **argv);
 int tool_bench(int argc, char **argv);
 
 #endif
