@@ -29,7 +29,8 @@
 #include "proto_msgs.h"
 #include "util/log.h"
 
-#define NET_MAX_KEY    128 /* API keys kc can record broker ranges for */
+#define NET_MAX_KEY    128         /* API keys kc can record broker ranges for */
+#define NET_REF_MIN    (64 * 1024) /* frames this large go to the socket buffer uncopied */
 #define NET_READ_CHUNK 65536
 #define NET_READ_ROUND                               \
     (1 << 20) /* bytes read per wake-up, so one busy \
@@ -274,6 +275,13 @@ static void do_write(net_conn_t *c)
         event_del(c->ev_write);
 }
 
+static void free_frame(const void *data, size_t len, void *arg)
+{
+    (void)len;
+    (void)arg;
+    free((void *)data);
+}
+
 /* Encodes req as a frame at the end of the output buffer and moves it to the
  * in-flight queue. Returns 0 or a kc_err_t with errstr. */
 static kc_err_t req_write(net_conn_t *c, net_req_t *req, char *errstr, size_t errstr_size)
@@ -299,7 +307,15 @@ static kc_err_t req_write(net_conn_t *c, net_req_t *req, char *errstr, size_t er
     }
     if (!err) {
         proto_put_i32_at(&w, 0, (int32_t)(w.len - 4));
-        if (evbuffer_add(c->out, w.data, w.len) != 0) {
+        /* A large frame (Produce) is handed over rather than copied again. */
+        int rc;
+        if (w.len >= NET_REF_MIN) {
+            rc = evbuffer_add_reference(c->out, w.data, w.len, free_frame, NULL);
+            if (rc == 0) w.data = NULL;
+        } else {
+            rc = evbuffer_add(c->out, w.data, w.len);
+        }
+        if (rc != 0) {
             err = KC_ERR__NO_MEMORY;
             snprintf(errstr, errstr_size, "out of memory queueing %s", api_name(req->api_key));
         }
