@@ -422,7 +422,7 @@ static void fetch_pass(kc_consumer_t *c)
         p->want_serial = c->pass_serial;
     }
     /* One request per leader not already fetching. */
-    cons_part_t **want = malloc((size_t)(npick ? npick : 1) * sizeof(*want));
+    cons_part_t **want = malloc((size_t)n * sizeof(*want));
     for (int i = 0; want && i < npick; i++) {
         if (node[i] < 0) continue;
         int32_t nd = node[i];
