@@ -304,6 +304,7 @@ static void serve_once(cgrp_t *g)
             kc_topic_partition_list_t *all = g->owned;
             g->owned = kc_topic_partition_list_new(0);
             cgrp_revoke(g, all, 0);
+            g->serve_again = 1; /* heartbeats while the revoke is answered */
             return;
         }
         if (g->join_timer && evtimer_pending(g->join_timer, NULL)) return;

@@ -59,6 +59,26 @@ static void test_coordinator_moves(void **state)
     tmock_stop(&m);
 }
 
+/* The coordinator's broker goes down (and the coordinator moves): the
+ * lost connection sends the member to look for it again. */
+static void test_coordinator_connection_lost(void **state)
+{
+    (void)state;
+    tmock_t m;
+    member_t *mb = mock_member(&m, "g-down", NULL);
+    coord_want_t w = {4, 1};
+    snap_t s[1];
+    assert_true(t_wait(&mb, 1, p_split_at, &w, 15000, s));
+    snaps_free(s, 1);
+    assert_int_equal(rd_kafka_mock_coordinator_set(m.mc, "group", "g-down", 3), 0);
+    rd_kafka_mock_broker_set_down(m.mc, 1);
+    w.coord = 3;
+    assert_true(t_wait(&mb, 1, p_split_at, &w, 20000, s));
+    snaps_free(s, 1);
+    m_free(mb);
+    tmock_stop(&m);
+}
+
 typedef struct gen_want {
     int parts;
     int32_t after_gen;
@@ -228,6 +248,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_coordinator_moves),
+        cmocka_unit_test(test_coordinator_connection_lost),
         cmocka_unit_test(test_heartbeat_errors),
         cmocka_unit_test(test_unknown_member_lost),
         cmocka_unit_test(test_fenced_is_fatal),

@@ -90,6 +90,54 @@ static void test_eager_revokes_all(void **state)
         m_free(ms[i]);
 }
 
+static int p_revoked(const snap_t *s, int n, void *arg)
+{
+    (void)n;
+    (void)arg;
+    return s[0].nrevoke == 1;
+}
+
+static void do_release_revoke(client_t *c, void *arg)
+{
+    (void)c;
+    member_t *m = arg;
+    m->hold_revoke = 0;
+    if (!m->revoke_pending) return;
+    m->revoke_pending = 0;
+    cgrp_revoke_done(m->g);
+}
+
+/* An application that takes longer than the session over a revoke: the
+ * member keeps heartbeating meanwhile, so it rejoins as the same member. */
+static void test_heartbeats_during_held_revoke(void **state)
+{
+    (void)state;
+    member_t *ms[2];
+    ms[0] = m_new(broker.addr, "g-hold", "partition.assignment.strategy", "range",
+                  "session.timeout.ms", "1000", NULL);
+    ms[0]->hold_revoke = 1;
+    assert_int_equal(m_subscribe(ms[0], six, 1), 0);
+    int want = 6;
+    snap_t s[2];
+    assert_true(t_wait(ms, 1, p_split, &want, 10000, s));
+    char id[256];
+    snprintf(id, sizeof(id), "%s", s[0].member_id);
+    snaps_free(s, 1);
+    ms[1] = m_new(broker.addr, "g-hold", "partition.assignment.strategy", "range",
+                  "session.timeout.ms", "1000", NULL);
+    assert_int_equal(m_subscribe(ms[1], six, 1), 0);
+    assert_true(t_wait(ms, 1, p_revoked, NULL, 10000, s));
+    snaps_free(s, 1);
+    usleep(2500 * 1000); /* well past session.timeout.ms */
+    assert_int_equal(client_call(ms[0]->c, do_release_revoke, ms[0]), 0);
+    assert_true(t_wait(ms, 2, p_split, &want, 15000, s));
+    assert_string_equal(s[0].member_id, id);
+    assert_int_equal(s[0].nlost, 0);
+    snaps_free(s, 2);
+    for (int i = 0; i < 2; i++)
+        m_free(ms[i]);
+}
+
 static int same_parts(const kc_topic_partition_list_t *a, const kc_topic_partition_list_t *b)
 {
     if (a->cnt != b->cnt) return 0;
@@ -241,6 +289,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cooperative_keeps_unaffected),
         cmocka_unit_test(test_eager_revokes_all),
+        cmocka_unit_test(test_heartbeats_during_held_revoke),
         cmocka_unit_test(test_static_restart_keeps_assignment),
         cmocka_unit_test(test_max_poll_interval),
         cmocka_unit_test(test_pattern_follows_new_topics),
