@@ -101,12 +101,9 @@ void assignor_member_clear(assignor_member_t *m)
 static _Thread_local const assignor_member_t *sort_members;
 static _Thread_local const assignor_topic_t *sort_topics;
 
-static int cmp_nullable(const char *a, const char *b)
-{
-    return strcmp(a ? a : "", b ? b : "");
-}
-
-/* Java's MemberInfo.compareTo, then input position so the sort is total. */
+/* Java's MemberInfo.compareTo, then input position so the sort is total.
+ * strcmp orders UTF-8 by code point, as Java's String.compareTo does for
+ * every character outside the surrogate range. */
 static int cmp_member(const void *pa, const void *pb)
 {
     int a = *(const int *)pa, b = *(const int *)pb;
@@ -119,7 +116,7 @@ static int cmp_member(const void *pa, const void *pb)
     else if (mb->group_instance_id)
         r = 1;
     else
-        r = cmp_nullable(ma->member_id, mb->member_id);
+        r = strcmp(ma->member_id, mb->member_id);
     return r ? r : (a > b) - (a < b);
 }
 
