@@ -23,6 +23,12 @@ uint64_t prod_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+uint64_t prod_deadline(const prod_t *p, uint64_t enq_ms)
+{
+    int tmo = p->conf->message_timeout_ms;
+    return tmo > 0 ? enq_ms + (uint64_t)tmo : UINT64_MAX;
+}
+
 int64_t prod_wallclock_ms(void)
 {
     struct timespec ts;
@@ -41,8 +47,8 @@ static int over_limit(prod_t *p, int msgs, size_t bytes, size_t add)
 {
     /* One record larger than the byte limit still goes through an empty
      * queue, or it could never be sent. */
-    return msgs >= p->conf->queue_buffering_max_messages ||
-           (bytes > 0 && bytes + add > p->max_bytes);
+    int max = p->conf->queue_buffering_max_messages; /* 0: no limit */
+    return (max > 0 && msgs >= max) || (bytes > 0 && bytes + add > p->max_bytes);
 }
 
 static kc_err_t reserve(prod_t *p, size_t bytes, int block)
@@ -380,11 +386,11 @@ void prod_topic_set_partitions(prod_t *p, prod_topic_t *t, int32_t npart)
 void prod_topic_fail_pending(prod_t *p, prod_topic_t *t, kc_err_t err, int all, uint64_t now)
 {
     struct prod_pending_q q = STAILQ_HEAD_INITIALIZER(q);
-    uint64_t tmo = (uint64_t)p->conf->message_timeout_ms;
     pthread_mutex_lock(&t->lock);
     prod_pending_t *pe;
     /* Oldest first: stop at the first one still in time. */
-    while ((pe = STAILQ_FIRST(&t->pending)) != NULL && (all || pe->enq_ms + tmo <= now)) {
+    while ((pe = STAILQ_FIRST(&t->pending)) != NULL &&
+           (all || prod_deadline(p, pe->enq_ms) <= now)) {
         STAILQ_REMOVE_HEAD(&t->pending, link);
         STAILQ_INSERT_TAIL(&q, pe, link);
         t->npending--;

@@ -7,9 +7,11 @@
 
 #include "producer/prod_int.h"
 
-/* Recycled batches kept at most: enough for the in-flight window of a few
- * brokers without holding on to memory after a burst. */
-#define PROD_FREE_MAX 64
+/* Recycled batches kept at most, by count and by buffer memory: enough for
+ * the in-flight window of a few brokers without holding on to memory after
+ * a burst. */
+#define PROD_FREE_MAX       64
+#define PROD_FREE_MAX_BYTES (16u << 20)
 
 /* A new batch's buffer: room for a few records, not batch.size (which may be
  * a megabyte per partition); it grows by doubling and keeps what it grew to
@@ -47,6 +49,7 @@ prod_batch_t *prod_batch_new(prod_t *p, prod_topic_t *t, int32_t partition)
         b = p->free_batches;
         p->free_batches = TAILQ_NEXT(b, link);
         p->nfree--;
+        p->free_bytes -= b->buf.cap;
     }
     pthread_mutex_unlock(&p->free_lock);
     if (!b) {
@@ -88,10 +91,11 @@ void prod_batch_release(prod_t *p, prod_batch_t *b)
     /* Report-only batches have no buffer: not worth keeping. */
     if (b->buf.data) {
         pthread_mutex_lock(&p->free_lock);
-        if (p->nfree < PROD_FREE_MAX) {
+        if (p->nfree < PROD_FREE_MAX && p->free_bytes + b->buf.cap <= PROD_FREE_MAX_BYTES) {
             TAILQ_NEXT(b, link) = p->free_batches;
             p->free_batches = b;
             p->nfree++;
+            p->free_bytes += b->buf.cap;
             b = NULL;
         }
         pthread_mutex_unlock(&p->free_lock);
@@ -114,6 +118,7 @@ void prod_batch_free_all(prod_t *p)
     }
     p->free_batches = NULL;
     p->nfree = 0;
+    p->free_bytes = 0;
 }
 
 kc_err_t prod_batch_append(prod_batch_t *b, int64_t ts, const void *key, int32_t key_len,

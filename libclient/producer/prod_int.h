@@ -173,6 +173,7 @@ struct prod {
     pthread_mutex_t free_lock;
     prod_batch_t *free_batches; /* linked through link.tqe_next */
     int nfree;
+    size_t free_bytes; /* buffer capacity held by the free list */
 
     atomic_int flushing;   /* kc_flush() callers: send regardless of linger.ms */
     atomic_int fatal;      /* kc_err_t of the fatal error, 0 if none */
@@ -235,6 +236,9 @@ void prod_unreserve(prod_t *p, int msgs, size_t bytes);
 /* Any thread: wakes the sender. */
 void prod_wake(prod_t *p);
 uint64_t prod_now_ms(void);
+/* When a record enqueued at enq_ms times out (message.timeout.ms; 0 is no
+ * limit: UINT64_MAX). */
+uint64_t prod_deadline(const prod_t *p, uint64_t enq_ms);
 int64_t prod_wallclock_ms(void);
 
 /* ---- prod_sender.c ---- */

@@ -18,6 +18,7 @@
 #include <event2/event.h>
 
 #include "client_int.h"
+#include "proto_compress.h"
 #include "producer/prod_int.h"
 #include "util/log.h"
 
@@ -131,7 +132,7 @@ static void batch_done(prod_t *p, prod_batch_t *b, kc_err_t err, const char *err
     }
     if (leader_error(err)) client_metadata_refresh(p->c, b->topic->name);
     uint64_t now = prod_now_ms();
-    uint64_t deadline = b->created_ms + (uint64_t)p->conf->message_timeout_ms;
+    uint64_t deadline = prod_deadline(p, b->created_ms);
     if (retriable && now < deadline && b->attempts <= p->conf->retries && !p->stopped &&
         p->idem_state != PROD_IDEM_FATAL) {
         log_debug("%s [%d]: retrying %d records (attempt %d): %s", b->topic->name,
@@ -241,9 +242,12 @@ static kc_err_t batch_prepare(prod_t *p, prod_part_t *pp, prod_batch_t *b)
             b->bld.base_sequence = b->base_seq;
         }
         char errstr[128];
-        int err = proto_batch_builder_finish(&b->bld, p->conf->compression_type,
-                                             p->conf->compression_level, &p->scratch, errstr,
-                                             sizeof(errstr));
+        int codec = p->conf->compression_type;
+        int level = p->conf->compression_level;
+        /* compression.level spans every codec's range (-1..12); gzip stops at 9. */
+        if (codec == PROTO_CODEC_GZIP && level > 9) level = 9;
+        int err =
+            proto_batch_builder_finish(&b->bld, codec, level, &p->scratch, errstr, sizeof(errstr));
         if (err) {
             snprintf(b->errstr, sizeof(b->errstr), "%s", errstr);
             return (kc_err_t)err;
@@ -338,7 +342,7 @@ static int send_one_request(prod_t *p, int32_t leader, cand_t *cs, int n, uint64
         TAILQ_INSERT_TAIL(&pp->inflight, b, link);
         pp->ninflight++;
         p->inflight_batches++;
-        uint64_t d = b->created_ms + (uint64_t)p->conf->message_timeout_ms;
+        uint64_t d = prod_deadline(p, b->created_ms);
         if (d < min_deadline) min_deadline = d;
         if (pp->topic != cur) {
             cur = pp->topic;
@@ -372,8 +376,10 @@ static int send_one_request(prod_t *p, int32_t leader, cand_t *cs, int n, uint64
     /* Bounded by the batches' delivery time-out, so message.timeout.ms
      * holds even when a broker never answers. */
     int64_t tmo = p->conf->request_timeout_ms;
-    int64_t left = (int64_t)(min_deadline - now);
-    if (left < tmo) tmo = left;
+    if (min_deadline != UINT64_MAX) {
+        uint64_t left = min_deadline > now ? min_deadline - now : 0;
+        if (left < (uint64_t)tmo) tmo = (int64_t)left;
+    }
     if (tmo < 10) tmo = 10;
     int flags = p->conf->acks == 0 ? NET_REQ_NO_RESPONSE : 0;
     kc_err_t err = client_broker_request(p->c, leader, PROTO_API_PRODUCE, &r->req, (int)tmo, flags,
@@ -415,14 +421,14 @@ static void send_ready(prod_t *p, cand_t *cs, int n, uint64_t now, uint64_t *nex
 
 static void fail_expired(prod_t *p, prod_part_t *pp, uint64_t now, uint64_t *next)
 {
-    uint64_t tmo = (uint64_t)p->conf->message_timeout_ms;
     struct prod_batch_q q = TAILQ_HEAD_INITIALIZER(q);
     pthread_mutex_lock(&pp->lock);
     prod_batch_t *b, *nb;
     for (b = TAILQ_FIRST(&pp->ready); b; b = nb) {
         nb = TAILQ_NEXT(b, link);
-        if (b->created_ms + tmo > now) {
-            if (b->created_ms + tmo < *next) *next = b->created_ms + tmo;
+        uint64_t d = prod_deadline(p, b->created_ms);
+        if (d > now) {
+            if (d < *next) *next = d;
             continue;
         }
         TAILQ_REMOVE(&pp->ready, b, link);
