@@ -40,6 +40,10 @@ def create_topics(addr, *topics):
 
 def run(args, stdin=None, timeout=120):
     p = subprocess.run(args, input=stdin, capture_output=True, text=True, timeout=timeout)
+    # Under ASan/UBSan a report must fail the test even where exit status 1
+    # is expected.
+    for sign in ("AddressSanitizer", "LeakSanitizer", "runtime error:"):
+        assert sign not in p.stderr, (args, p.stderr)
     return p.returncode, p.stdout, p.stderr
 
 
