@@ -223,6 +223,8 @@ struct kc_consumer {
 kc_err_t fetch_init(kc_consumer_t *c);
 void fetch_stop(kc_consumer_t *c); /* I/O thread, before client_destroy */
 void fetch_free(kc_consumer_t *c); /* after client_destroy */
+/* Brokers the fetcher has talked to (a session object each; tests). */
+int fetch_sessions(const kc_consumer_t *c);
 /* Runs the fetcher soon (any thread). */
 void fetch_kick(kc_consumer_t *c);
 cons_part_t *fetch_part_get(kc_consumer_t *c, const char *topic, int32_t partition, int create);

@@ -190,6 +190,14 @@ static fetch_sess_t *sess_get(kc_consumer_t *c, int32_t node)
     return s;
 }
 
+int fetch_sessions(const kc_consumer_t *c)
+{
+    int n = 0;
+    for (const fetch_sess_t *s = c->sess; s; s = s->next)
+        n++;
+    return n;
+}
+
 static void sess_reset(fetch_sess_t *s)
 {
     for (int i = 0; i < s->nents; i++)
@@ -644,18 +652,10 @@ static void on_fetch(const net_resp_t *resp, void *opaque)
         return;
     }
     const proto_fetch_response_t *fr = resp->body;
-    if (fr->error_code) {
-        if (fr->error_code != KC_ERR_FETCH_SESSION_ID_NOT_FOUND &&
-            fr->error_code != KC_ERR_INVALID_FETCH_SESSION_EPOCH) {
-            log_warn("consumer: fetch from broker %d: %s", (int)s->node,
-                     kc_err_str((kc_err_t)fr->error_code));
-            for (int i = 0; i < r->nsent; i++)
-                r->sent[i]->retry_at_ms = now + (uint64_t)c->conf->retry_backoff_ms;
-        } else {
-            log_debug("consumer: broker %d refused fetch session %d epoch %d (%s): full fetch",
-                      (int)s->node, (int)s->id, (int)s->epoch,
-                      kc_err_name((kc_err_t)fr->error_code));
-        }
+    if (fr->error_code == KC_ERR_FETCH_SESSION_ID_NOT_FOUND ||
+        fr->error_code == KC_ERR_INVALID_FETCH_SESSION_EPOCH) {
+        log_debug("consumer: broker %d refused fetch session %d epoch %d (%s): full fetch",
+                  (int)s->node, (int)s->id, (int)s->epoch, kc_err_name((kc_err_t)fr->error_code));
         release_parts(r);
         sess_reset(s);
         c->session_resets++;
@@ -663,7 +663,19 @@ static void on_fetch(const net_resp_t *resp, void *opaque)
         fetch_kick(c);
         return;
     }
-    if (r->full) {
+    if (fr->error_code) {
+        /* The request as a whole failed: start the session over after a
+         * backoff; partitions that carry their own errors are handled below. */
+        log_warn("consumer: fetch from broker %d: %s", (int)s->node,
+                 kc_err_str((kc_err_t)fr->error_code));
+        for (int i = 0; i < r->nsent; i++) {
+            r->sent[i]->retry_at_ms = now + (uint64_t)c->conf->retry_backoff_ms;
+            if (is_leader_error(fr->error_code))
+                client_metadata_refresh(c->client, r->sent[i]->topic);
+        }
+        sess_reset(s);
+        c->session_resets++;
+    } else if (r->full) {
         s->id = fr->session_id;
         s->epoch = fr->session_id ? 1 : 0;
     } else {
