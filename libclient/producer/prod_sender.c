@@ -326,7 +326,11 @@ static int send_one_request(prod_t *p, int32_t leader, cand_t *cs, int n, uint64
     int ntopics = 0;
     prod_topic_t *cur = NULL;
     uint64_t min_deadline = UINT64_MAX;
-    for (int i = 0; i < n && total < PROD_REQ_SOFT_MAX; i++) {
+    /* message.max.bytes bounds the request, as in librdkafka: no batch is
+     * added once it is reached (the first one always goes). */
+    size_t limit = (size_t)p->conf->message_max_bytes;
+    if (limit > PROD_REQ_SOFT_MAX) limit = PROD_REQ_SOFT_MAX;
+    for (int i = 0; i < n && total < limit; i++) {
         prod_part_t *pp = cs[i].pp;
         if (!part_sendable(p, pp, now, next)) continue;
         prod_batch_t *b = part_pop(pp);
