@@ -281,19 +281,12 @@ static int up_cb(kc_mock_cluster_t *mc, void *arg)
 static int close_cb(kc_mock_cluster_t *mc, void *arg)
 {
     fault_args_t *a = arg;
-    int rc = 0;
     for (int i = 0; i < mc->broker->node_count; i++) {
         broker_node_t *n = &mc->broker->nodes[i];
-        if (!n->up || (a->broker_id >= 0 && a->broker_id != n->id)) continue;
-        char err[256];
-        int r = mock_node_restart_server(mc, n, 1, err, sizeof(err));
-        if (r) {
-            log_warn("mock: broker %d cannot listen again: %s", n->id, err);
-            n->up = 0;
-            rc = r;
-        }
+        if (n->server && (a->broker_id < 0 || a->broker_id == n->id))
+            broker_server_close_connections(n->server);
     }
-    return rc;
+    return 0;
 }
 
 kc_err_t kc_mock_broker_down(kc_mock_cluster_t *mc, int32_t broker_id)

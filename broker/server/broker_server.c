@@ -534,6 +534,13 @@ int broker_server_connection_count(const broker_server_t *srv)
     return srv->conn_count;
 }
 
+void broker_server_close_connections(broker_server_t *srv)
+{
+    broker_conn_t *conn;
+    while ((conn = LIST_FIRST(&srv->conns)))
+        conn_free(conn);
+}
+
 void broker_server_destroy(broker_server_t *srv)
 {
     if (!srv) return;

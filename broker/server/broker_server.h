@@ -70,6 +70,9 @@ const char *broker_server_address(const broker_server_t *srv, int i);
 int broker_server_port(const broker_server_t *srv, int i);
 int broker_server_connection_count(const broker_server_t *srv);
 void broker_server_destroy(broker_server_t *srv);
+/* Closes every connection now, as destroy does, but keeps listening (the
+ * mock's "close all connections"). Not from inside a request callback. */
+void broker_server_close_connections(broker_server_t *srv);
 
 /* Marks req complete; its response leaves once every earlier request on the
  * connection has left. Frees req (and the response buffer) when sent. */

@@ -360,17 +360,31 @@ static void test_broker_down_and_up(void **state)
     close(fd2);
 }
 
+/* A connection the mock has accepted: one request answered on it. */
+static int served_connection(mock_fixture_t *f, int32_t broker)
+{
+    int fd = mock_connect(f, broker);
+    proto_metadata_response_t resp;
+    proto_arena_t a;
+    proto_arena_init(&a);
+    uint8_t *frame = mock_metadata(fd, NULL, &resp, &a);
+    assert_non_null(frame);
+    free(frame);
+    proto_arena_destroy(&a);
+    return fd;
+}
+
 static void test_close_connections(void **state)
 {
     mock_fixture_t *f = *state;
     int fds[3];
     for (int i = 0; i < 3; i++)
-        fds[i] = mock_connect(f, i + 1);
+        fds[i] = served_connection(f, i + 1);
     assert_int_equal(kc_mock_close_connections(f->mc, 2), 0);
     assert_true(harness_closed(fds[1], 5000));
     assert_false(harness_closed(fds[0], 100)); /* time-out: still open */
     close(fds[1]);
-    fds[1] = mock_connect(f, 2);
+    fds[1] = served_connection(f, 2);
     assert_int_equal(kc_mock_close_connections(f->mc, -1), 0);
     for (int i = 0; i < 3; i++) {
         assert_true(harness_closed(fds[i], 5000));
