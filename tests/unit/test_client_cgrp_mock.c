@@ -23,8 +23,8 @@ static member_t *mock_member(tmock_t *m, const char *group, const char *instance
     /* The mock holds a first JoinGroup 3 s and drops members whose session
      * ends meanwhile. */
     member_t *mb = instance ? m_new(m->bootstrap, group, "group.instance.id", instance,
-                                    "session.timeout.ms", "6000", NULL)
-                            : m_new(m->bootstrap, group, "session.timeout.ms", "6000", NULL);
+                                    "session.timeout.ms", "4000", NULL)
+                            : m_new(m->bootstrap, group, "session.timeout.ms", "4000", NULL);
     assert_int_equal(m_subscribe(mb, mt, 1), 0);
     return mb;
 }
