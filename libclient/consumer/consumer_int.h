@@ -217,6 +217,7 @@ struct kc_consumer {
     size_t queue_limit; /* queued.max.messages.kbytes in bytes */
     uint64_t pass_serial;
     uint64_t fetches_sent, session_resets, full_fetches, incremental_fetches; /* I/O */
+    uint64_t parts_sent; /* partitions listed in fetch requests (I/O) */
 };
 
 /* ---- fetch.c (I/O thread) ---- */

@@ -359,6 +359,7 @@ static void send_fetch(kc_consumer_t *c, fetch_sess_t *s, cons_part_t **want, in
     }
     s->in_flight = 1;
     c->fetches_sent++;
+    c->parts_sent += (uint64_t)ninc;
     if (r->full)
         c->full_fetches++;
     else
