@@ -133,11 +133,11 @@ static const char *produce_all(bench_produce_t *b, const produce_opts_t *o,
     kc_produce_rec_t rec = {
         .topic = o->topic,
         .partition = (int32_t)o->partition,
-        .value = payload,
         .value_len = (size_t)o->size,
     };
     for (long long i = 0; i < o->count; i++) {
         kc_err_t e;
+        rec.value = tool_bench_value(payload, (size_t)o->size, i);
         for (;;) {
             rec.opaque = (void *)(uintptr_t)(tool_now_ns() - b->t0_ns);
             e = kc_produce(b->p, &rec, 0);
@@ -175,13 +175,12 @@ static int run(kc_conf_t *conf, const produce_opts_t *o)
         kc_conf_destroy(conf);
         return 1;
     }
-    unsigned char *payload = malloc(o->size ? (size_t)o->size : 1);
+    unsigned char *payload = tool_bench_pool_new((size_t)o->size);
     if (!payload) {
         fprintf(stderr, CMD ": out of memory\n");
         kc_producer_destroy(b.p, 0);
         return 1;
     }
-    tool_bench_fill(payload, (size_t)o->size);
     tool_catch_signals();
 
     tool_progress_t pr;

@@ -11,13 +11,13 @@
 
 /* Log-linear buckets: values below 32 ns exact, above that 32 buckets per
  * power of two, so a percentile is off by at most 1/32 (about 3%). */
-#define TOOL_HIST_SUB 32
+#define TOOL_HIST_SUB     32
 #define TOOL_HIST_BUCKETS (TOOL_HIST_SUB + 59 * TOOL_HIST_SUB)
 
 typedef struct tool_hist {
-  uint64_t n;
-  uint64_t max_ns;
-  uint64_t counts[TOOL_HIST_BUCKETS];
+    uint64_t n;
+    uint64_t max_ns;
+    uint64_t counts[TOOL_HIST_BUCKETS];
 } tool_hist_t;
 
 void tool_hist_add(tool_hist_t *h, uint64_t ns);
@@ -36,38 +36,36 @@ long tool_peak_rss_kb(void);
 
 /* Once-a-second progress lines on stderr. */
 typedef struct tool_progress {
-  const char *what; /* "kc bench produce" */
-  const char *verb; /* "delivered", "read" */
-  size_t record_bytes;
-  int quiet;
-  double t0, last_t;
-  long long last_done, last_bytes;
+    const char *what; /* "kc bench produce" */
+    const char *verb; /* "delivered", "read" */
+    size_t record_bytes;
+    int quiet;
+    double t0, last_t;
+    long long last_done, last_bytes;
 } tool_progress_t;
 
-void tool_progress_start(tool_progress_t *pr, const char *what,
-                         const char *verb, size_t record_bytes, int quiet);
+void tool_progress_start(tool_progress_t *pr, const char *what, const char *verb,
+                         size_t record_bytes, int quiet);
 /* Prints a line when a second has passed since the last one: records done
  * so far, the rates over that second (bytes: value bytes done so far, or -1
  * for done * record_bytes), and `pending` when >= 0 (e.g. records produced
  * and not yet reported). Cheap enough to call every few records. */
-void tool_progress_tick(tool_progress_t *pr, long long done, long long bytes,
-                        long long pending);
+void tool_progress_tick(tool_progress_t *pr, long long done, long long bytes, long long pending);
 
 typedef struct tool_bench_result {
-  const char *test;   /* "produce" or "consume" */
-  const char *client; /* "kc" or "librdkafka X.Y.Z" */
-  const char *topic;
-  size_t record_bytes; /* value size; for consume the mean value size read */
-  long long records;   /* records delivered / read */
-  long long
-      errors;      /* records that failed (produce) or error events (consume) */
-  long long bytes; /* value bytes of those records */
-  double seconds;
-  double cpu_s;
-  long rss_kb;
-  const tool_hist_t *lat; /* NULL: no latency figures (JSON null) */
-  const char *lat_what;   /* what the latency measures, for the text summary */
-  const char *error;      /* why the run failed, NULL if it did not */
+    const char *test;   /* "produce" or "consume" */
+    const char *client; /* "kc" or "librdkafka X.Y.Z" */
+    const char *topic;
+    size_t record_bytes; /* value size; for consume the mean value size read */
+    long long records;   /* records delivered / read */
+    long long errors;    /* records that failed (produce) or error events (consume) */
+    long long bytes;     /* value bytes of those records */
+    double seconds;
+    double cpu_s;
+    long rss_kb;
+    const tool_hist_t *lat; /* NULL: no latency figures (JSON null) */
+    const char *lat_what;   /* what the latency measures, for the text summary */
+    const char *error;      /* why the run failed, NULL if it did not */
 } tool_bench_result_t;
 
 /* The human summary, a few lines. */
@@ -77,12 +75,21 @@ void tool_bench_print_text(FILE *out, const tool_bench_result_t *r);
  * values), p50_ms, p90_ms, p99_ms, p999_ms, max_ms (null without latency),
  * cpu_s, rss_kb, error (null when none). `extra`, when not NULL, is
  * appended inside the object verbatim (",\"conf\":{...}"). */
-void tool_bench_print_json(FILE *out, const tool_bench_result_t *r,
-                           const char *extra);
+void tool_bench_print_json(FILE *out, const tool_bench_result_t *r, const char *extra);
 
-/* The payload of every benchmark record (kc's and the librdkafka twin's
- * alike): letters in a pattern that is neither constant nor random, so
- * compression has as much to do for both clients. */
-void tool_bench_fill(unsigned char *buf, size_t size);
+/* Where benchmark record values come from (kc's and the librdkafka twin's
+ * alike): TOOL_BENCH_POOL bytes of text, words of a small vocabulary in a
+ * fixed pseudo-random order, so that a codec finds in a batch about what it
+ * finds in real text (lz4 about 2x) rather than one repeated value. Record
+ * i's value is the SIZE bytes at tool_bench_value(pool, size, i):
+ * consecutive records are consecutive stretches of the text. */
+#define TOOL_BENCH_POOL (4u << 20)
+/* TOOL_BENCH_POOL + size bytes for free(); NULL if out of memory. */
+unsigned char *tool_bench_pool_new(size_t size);
+static inline const unsigned char *tool_bench_value(const unsigned char *pool, size_t size,
+                                                    long long i)
+{
+    return pool + (size_t)(((unsigned long long)i * size) % TOOL_BENCH_POOL);
+}
 
 #endif

@@ -8,12 +8,12 @@
  *   rk_client_bench consume -b HOST:PORT -t TOPIC [-n COUNT] [-p P]
  *                           [-X prop=value]... [--json] [-q]
  *
- * Produce hands librdkafka the one payload buffer without RD_KAFKA_MSG_F_COPY
- * (librdkafka's cheapest way: no copy, no free), the send time riding in the
- * message opaque. Consume uses the legacy per-partition consumer on one queue
- * (no group, as kc bench consume assigns without one), every partition from
- * the beginning. Only the properties given with -X are set: the runner gives
- * both clients the same ones. */
+ * Produce hands librdkafka each value in place in the text pool
+ * (tool_bench_value) without RD_KAFKA_MSG_F_COPY (librdkafka's cheapest
+ * way: no copy, no free), the send time riding in the message opaque. Consume uses the legacy
+ * per-partition consumer on one queue (no group, as kc bench consume assigns without one), every
+ * partition from the beginning. Only the properties given with -X are set: the runner gives both
+ * clients the same ones. */
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -181,9 +181,8 @@ static int run_produce(opts_t *o)
         fprintf(stderr, "rk_client_bench: %s\n", err);
         return 1;
     }
-    unsigned char *payload = malloc(o->size ? (size_t)o->size : 1);
+    unsigned char *payload = tool_bench_pool_new((size_t)o->size);
     if (!payload) return 1;
-    tool_bench_fill(payload, (size_t)o->size);
     tool_progress_t pr;
     tool_progress_start(&pr, "rk_client_bench produce", "delivered", (size_t)o->size, o->quiet);
     const char *error = NULL;
@@ -197,7 +196,9 @@ static int run_produce(opts_t *o)
                 rk, RD_KAFKA_V_TOPIC(o->topic),
                 RD_KAFKA_V_PARTITION(o->partition < 0 ? RD_KAFKA_PARTITION_UA
                                                       : (int32_t)o->partition),
-                RD_KAFKA_V_VALUE(payload, (size_t)o->size), RD_KAFKA_V_MSGFLAGS(0),
+                RD_KAFKA_V_VALUE((void *)tool_bench_value(payload, (size_t)o->size, i),
+                                 (size_t)o->size),
+                RD_KAFKA_V_MSGFLAGS(0),
                 RD_KAFKA_V_OPAQUE((void *)(uintptr_t)(tool_now_ns() - st.t0_ns)), RD_KAFKA_V_END);
             if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
             if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {

@@ -1,6 +1,7 @@
 /* kc bench's figures (tools/cmd_bench_stats.c, built into this test): the
  * latency histogram's percentiles stay within their 1/32 bucket width of
- * the exact ones, and the JSON line carries the keys scripts read. */
+ * the exact ones, the JSON line carries the keys scripts read, and the value
+ * pool is the same text every time. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -106,15 +107,25 @@ static void test_json_keys(void **state)
     assert_non_null(strstr(buf, "\"latency\":null"));
 }
 
-static void test_fill_pattern(void **state)
+static void test_value_pool(void **state)
 {
     (void)state;
-    unsigned char a[64];
-    tool_bench_fill(a, sizeof(a));
-    /* The pattern librdkafka's twin sends too: fixed, letters only. */
-    assert_memory_equal(a, "ahovcjqx", 8);
-    for (size_t i = 0; i < sizeof(a); i++)
-        assert_true(a[i] >= 'a' && a[i] <= 'z');
+    unsigned char *a = tool_bench_pool_new(100), *b = tool_bench_pool_new(100);
+    assert_non_null(a);
+    assert_non_null(b);
+    /* The same text every run (and in librdkafka's twin). */
+    assert_memory_equal(a, b, TOOL_BENCH_POOL + 100);
+    for (size_t i = 0; i < TOOL_BENCH_POOL + 100; i++)
+        assert_true(a[i] >= 0x20 && a[i] < 0x7f);
+    /* Consecutive records are consecutive stretches; the last one fits. */
+    assert_ptr_equal(tool_bench_value(a, 100, 0), a);
+    assert_ptr_equal(tool_bench_value(a, 100, 3), a + 300);
+    long long wrap = TOOL_BENCH_POOL / 100 + 1;
+    assert_true(tool_bench_value(a, 100, wrap) + 100 <= a + TOOL_BENCH_POOL + 100);
+    /* Not one value repeated: neighbours differ. */
+    assert_memory_not_equal(tool_bench_value(a, 100, 0), tool_bench_value(a, 100, 1), 100);
+    free(a);
+    free(b);
 }
 
 int main(void)
@@ -122,7 +133,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hist_empty),          cmocka_unit_test(test_hist_small_values_exact),
         cmocka_unit_test(test_hist_relative_error), cmocka_unit_test(test_json_keys),
-        cmocka_unit_test(test_fill_pattern),
+        cmocka_unit_test(test_value_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
