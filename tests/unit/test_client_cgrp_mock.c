@@ -138,6 +138,28 @@ static void test_unknown_member_lost(void **state)
     tmock_stop(&m);
 }
 
+/* ILLEGAL_GENERATION on Heartbeat: lost too, but the member keeps its id
+ * when it joins again. */
+static void test_illegal_generation_lost(void **state)
+{
+    (void)state;
+    tmock_t m;
+    member_t *mb = mock_member(&m, "g-illegal", NULL);
+    int want = 4;
+    snap_t s[1];
+    assert_true(t_wait(&mb, 1, p_split, &want, 15000, s));
+    char id[256];
+    snprintf(id, sizeof(id), "%s", s[0].member_id);
+    snaps_free(s, 1);
+    rd_kafka_mock_push_request_errors(m.mc, API_HEARTBEAT, 1, RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION);
+    assert_true(t_wait(&mb, 1, p_lost_back, &want, 15000, s));
+    assert_string_equal(s[0].member_id, id);
+    assert_int_equal(s[0].nrevoke, 0);
+    snaps_free(s, 1);
+    m_free(mb);
+    tmock_stop(&m);
+}
+
 static int p_fenced(const snap_t *s, int n, void *arg)
 {
     (void)n;
@@ -251,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_coordinator_connection_lost),
         cmocka_unit_test(test_heartbeat_errors),
         cmocka_unit_test(test_unknown_member_lost),
+        cmocka_unit_test(test_illegal_generation_lost),
         cmocka_unit_test(test_fenced_is_fatal),
         cmocka_unit_test(test_commit_retries_coordinator_errors),
     };
