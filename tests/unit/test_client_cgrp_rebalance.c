@@ -69,6 +69,39 @@ static void test_cooperative_keeps_unaffected(void **state)
         m_free(ms[i]);
 }
 
+/* cooperative-sticky, three members, one leaves: the other two take its
+ * partitions without giving up any of their own. */
+static void test_cooperative_member_leaves(void **state)
+{
+    (void)state;
+    member_t *ms[3];
+    for (int i = 0; i < 3; i++) {
+        ms[i] = m_new(broker.addr, "g-coop3", "partition.assignment.strategy", "cooperative-sticky",
+                      NULL);
+        assert_int_equal(m_subscribe(ms[i], six, 1), 0);
+    }
+    int want = 6;
+    snap_t s[3];
+    assert_true(t_wait(ms, 3, p_split, &want, 15000, s));
+    int revokes[2] = {s[0].nrevoke, s[1].nrevoke};
+    kc_topic_partition_list_t *kept[2] = {kc_topic_partition_list_copy(s[0].assigned),
+                                          kc_topic_partition_list_copy(s[1].assigned)};
+    snaps_free(s, 3);
+    assert_int_equal(client_call(ms[2]->c, m_do_leave, ms[2]), 0);
+    assert_true(t_wait(ms, 2, p_split, &want, 15000, s));
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(s[i].nrevoke, revokes[i]);
+        assert_int_equal(s[i].nlost, 0);
+        for (int k = 0; k < kept[i]->cnt; k++)
+            assert_non_null(kc_topic_partition_list_find(s[i].assigned, kept[i]->elems[k].topic,
+                                                         kept[i]->elems[k].partition));
+        kc_topic_partition_list_destroy(kept[i]);
+    }
+    snaps_free(s, 2);
+    for (int i = 0; i < 3; i++)
+        m_free(ms[i]);
+}
+
 /* Eager (range): every rebalance revokes everything first. */
 static void test_eager_revokes_all(void **state)
 {
@@ -288,6 +321,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cooperative_keeps_unaffected),
+        cmocka_unit_test(test_cooperative_member_leaves),
         cmocka_unit_test(test_eager_revokes_all),
         cmocka_unit_test(test_heartbeats_during_held_revoke),
         cmocka_unit_test(test_static_restart_keeps_assignment),
