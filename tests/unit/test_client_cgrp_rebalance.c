@@ -297,6 +297,25 @@ static void test_partition_count_change(void **state)
     m_free(m);
 }
 
+/* A subscribed topic that does not exist yet: the member joins with
+ * nothing, and gets the partitions once the topic appears. */
+static void test_topic_created_later(void **state)
+{
+    (void)state;
+    static const char *const later[] = {"later"};
+    member_t *m = m_new(broker.addr, "g-later", "topic.metadata.refresh.interval.ms", "200", NULL);
+    assert_int_equal(m_subscribe(m, later, 1), 0);
+    int want = 0;
+    snap_t s[1];
+    assert_true(t_wait(&m, 1, p_split, &want, 10000, s));
+    snaps_free(s, 1);
+    t_create_topic(broker.addr, "later", 3);
+    want = 3;
+    assert_true(t_wait(&m, 1, p_split, &want, 10000, s));
+    snaps_free(s, 1);
+    m_free(m);
+}
+
 /* Unsubscribing revokes everything; the member stays, with nothing. */
 static void test_unsubscribe(void **state)
 {
@@ -329,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_pattern_follows_new_topics),
         cmocka_unit_test(test_bad_pattern),
         cmocka_unit_test(test_partition_count_change),
+        cmocka_unit_test(test_topic_created_later),
         cmocka_unit_test(test_unsubscribe),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
