@@ -399,6 +399,70 @@ static void test_unknown_topic_partition(void **state)
     tp_drs_free(&drs);
 }
 
+typedef struct th_arg {
+    kc_producer_t *p;
+    int id;
+    int errors;
+} th_arg_t;
+
+static void *produce_main(void *arg)
+{
+    th_arg_t *a = arg;
+    char key[32], val[32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(key, sizeof(key), "t%d-%d", a->id, i % 17);
+        snprintf(val, sizeof(val), "%d:%d", a->id, i);
+        kc_produce_rec_t rec = {.topic = a->id % 2 ? "prod-threads" : "prod-threads-b",
+                                .partition = KC_PARTITION_ANY,
+                                .key = i % 3 ? key : NULL,
+                                .key_len = strlen(key),
+                                .value = val,
+                                .value_len = strlen(val),
+                                .opaque = (void *)(intptr_t)(a->id * 5000 + i)};
+        if (kc_produce(a->p, &rec, KC_PRODUCE_F_BLOCK) != 0) a->errors++;
+    }
+    return NULL;
+}
+
+/* Several application threads produce at once (two topics, keyed and
+ * keyless records) while the main thread serves reports. */
+static void test_threads(void **state)
+{
+    (void)state;
+    assert_int_equal(tp_create_topic(broker.addr, "prod-threads", 3, NULL, NULL), 0);
+    assert_int_equal(tp_create_topic(broker.addr, "prod-threads-b", 2, NULL, NULL), 0);
+    tp_drs_t drs = {0};
+    const char *props[] = {"queue.buffering.max.messages", "2000", "linger.ms", "1", NULL};
+    kc_producer_t *p = tp_producer(broker.addr, &drs, props);
+    assert_non_null(p);
+    pthread_t th[4];
+    th_arg_t args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (th_arg_t){p, i, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, produce_main, &args[i]), 0);
+    }
+    while (drs.n < 20000)
+        kc_poll(p, 100);
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].errors, 0);
+    }
+    assert_int_equal(kc_flush(p, 30000), 0);
+    assert_int_equal(drs.n, 20000);
+    assert_int_equal(drs.errors, 0);
+    char *seen = calloc(20000, 1);
+    for (int i = 0; i < drs.n; i++) {
+        assert_int_equal(seen[drs.v[i].opaque], 0);
+        seen[drs.v[i].opaque] = 1;
+    }
+    free(seen);
+    kc_producer_destroy(p, 5000);
+    tp_read_t rd;
+    assert_int_equal(tp_read_all(broker.addr, "prod-threads", 3, 10000, &rd), 10000);
+    tp_read_free(&rd);
+    tp_drs_free(&drs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -411,6 +475,7 @@ int main(void)
         cmocka_unit_test(test_log_append_time),
         cmocka_unit_test(test_acks0),
         cmocka_unit_test(test_unknown_topic_partition),
+        cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

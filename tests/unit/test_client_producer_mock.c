@@ -290,7 +290,7 @@ static void test_purge_inflight(void **state)
     assert_non_null(p);
     assert_int_equal(tp_produce(p, "purge", 0, NULL, "0", 0), 0);
     assert_int_equal(kc_flush(p, 10000), 0);
-    rd_kafka_mock_broker_push_request_error_rtts(m.mc, 1, 0, 1, RD_KAFKA_RESP_ERR_NO_ERROR, 300);
+    rd_kafka_mock_broker_push_request_error_rtts(m.mc, 1, 0, 1, RD_KAFKA_RESP_ERR_NO_ERROR, 3000);
     assert_int_equal(tp_produce(p, "purge", 0, NULL, "1", 1), 0);
     /* Wait until it is on the wire. */
     for (int i = 0; i < 200 && atomic_load(&prod_of(p)->stat_batches) < 2; i++)
