@@ -10,6 +10,9 @@
  * partitions, lets the application commit, then calls cgrp_revoke_done().
  *
  * Threads: every function and callback here runs on the I/O thread.
+ * Callbacks may fire from inside the calls below (an eager member's
+ * ops->revoke from cgrp_subscribe or cgrp_leave), and cgrp_revoke_done may
+ * be called from inside ops->revoke.
  *
  * Lifecycle: cgrp_new() (idle) -> cgrp_subscribe() (joins) ->
  * ... -> cgrp_leave() (revokes, LeaveGroup, done_cb) -> cgrp_destroy().
