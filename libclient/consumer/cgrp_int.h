@@ -131,6 +131,7 @@ struct cgrp {
     int fatal;
     cgrp_lead_t *lead; /* the leader's members, between JoinGroup and SyncGroup */
     int hb_inflight;
+    uintptr_t hb_seq; /* of the last Heartbeat sent */
     struct event *hb_timer;
     struct event *md_timer;   /* topic.metadata.refresh.interval.ms */
     struct event *poll_timer; /* max.poll.interval.ms */

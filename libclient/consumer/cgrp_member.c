@@ -1,5 +1,6 @@
 /* Staying a member and stopping being one: Heartbeat, LeaveGroup, giving
  * partitions back (revoke) and losing them (lost). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,8 +110,10 @@ void cgrp_hb_stop(cgrp_t *g)
 
 static void on_hb(cgrp_t *g, cgrp_req_t *r, const net_resp_t *resp)
 {
-    if (r->epoch != g->epoch || resp->err == KC_ERR__DESTROY) return;
-    g->hb_inflight = 0;
+    if (resp->err == KC_ERR__DESTROY) return;
+    /* The last heartbeat sent is answered, stale or not: the next may go. */
+    if ((uintptr_t)r->ctx == g->hb_seq) g->hb_inflight = 0;
+    if (r->epoch != g->epoch) return;
     const proto_heartbeat_response_t *b = resp->body;
     kc_err_t err = resp->err ? resp->err : (kc_err_t)b->error_code;
     switch ((int)err) {
@@ -135,7 +138,7 @@ static void on_hb(cgrp_t *g, cgrp_req_t *r, const net_resp_t *resp)
 
 static void hb_send(cgrp_t *g)
 {
-    cgrp_req_t *r = cgrp_req_new(g, on_hb, NULL);
+    cgrp_req_t *r = cgrp_req_new(g, on_hb, (void *)(uintptr_t)++g->hb_seq);
     char *gid = r ? cgrp_req_alloc(r, strlen(g->group_id)) : NULL;
     char *mid = r ? cgrp_req_alloc(r, strlen(g->member_id)) : NULL;
     char *iid = r && g->instance_id ? cgrp_req_alloc(r, strlen(g->instance_id)) : NULL;
