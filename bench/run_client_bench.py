@@ -22,7 +22,9 @@ topic, data in BUILD_DIR/bench-data/client-SIZE-CODEC, deleted afterwards), then
   client reading every record from the beginning.
 
 Both clients get the same properties (PRODUCE_PROPS / CONSUME_PROPS, printed
-with the results). Reports medians of records/s and of peak RSS (VmHWM, read by
+with the results). librdkafka copies each value it is given (RD_KAFKA_MSG_F_COPY),
+as kc does; --rk-no-copy hands it the values in place instead (its cheapest
+way, which leaves queued values out of its memory). Reports medians of records/s and of peak RSS (VmHWM, read by
 each program itself from /proc/self/status at exit), and the ratios
 kc / librdkafka. Writes every run to a JSON file
 (default BUILD_DIR/bench-results/client_bench.json). A benchmark, not a test:
@@ -115,11 +117,16 @@ class Broker:
         shutil.rmtree(self.datadir, ignore_errors=True)
 
 
+RK_COPY = True
+
+
 def client_cmd(bindir, client, mode, addr, topic, count, size, props):
     if client == "kc":
         cmd = [os.path.join(bindir, "kc"), "bench", mode]
     else:
         cmd = [os.path.join(bindir, "rk_client_bench"), mode]
+        if mode == "produce" and RK_COPY:
+            cmd.append("--copy")
     cmd += ["-b", addr, "-t", topic, "-n", str(count), "-p", "0", "--json", "-q"]
     if mode == "produce":
         cmd += ["-s", str(size)]
@@ -239,16 +246,17 @@ def fmt(v, spec):
 def print_table(rows):
     print()
     print("medians; records/s of record values; RSS = peak resident set (VmHWM) in kB;"
-          " ratio = kc / librdkafka")
+          " CPU = the client process's user+system seconds for the run; ratio = kc / librdkafka")
     hdr = ("mode", "size", "codec", "kc rec/s", "rk rec/s", "ratio", "kc RSS", "rk RSS",
-           "RSS ratio", "kc p99 ms", "rk p99 ms", "runs")
-    line = "%-8s %6s %-5s %11s %11s %6s %8s %8s %9s %9s %9s %5s"
+           "RSS ratio", "kc CPU s", "rk CPU s", "kc p99 ms", "rk p99 ms", "runs")
+    line = "%-8s %6s %-5s %11s %11s %6s %8s %8s %9s %8s %8s %9s %9s %5s"
     print(line % hdr)
     for r in rows:
         print(line % (r["mode"], f"{r['size']}B", r["codec"],
                       fmt(r["kc_records_per_sec"], ".0f"), fmt(r["rk_records_per_sec"], ".0f"),
                       fmt(r["rate_ratio"], ".2f"), fmt(r["kc_rss_kb"], ".0f"),
                       fmt(r["rk_rss_kb"], ".0f"), fmt(r["rss_ratio"], ".2f"),
+                      fmt(r["kc_cpu_s"], ".2f"), fmt(r["rk_cpu_s"], ".2f"),
                       fmt(r["kc_p99_ms"], ".1f"), fmt(r["rk_p99_ms"], ".1f"),
                       f"{r['kc_runs']}/{r['rk_runs']}"))
 
@@ -262,8 +270,12 @@ def main():
     ap.add_argument("--mb", type=float, default=50,
                     help="megabytes of record values per run (default 50)")
     ap.add_argument("--modes", default="produce,consume")
+    ap.add_argument("--rk-no-copy", action="store_true",
+                    help="librdkafka references values in place instead of copying them")
     ap.add_argument("--out")
     args = ap.parse_args()
+    global RK_COPY
+    RK_COPY = not args.rk_no_copy
     args.modes = args.modes.split(",")
 
     build = os.path.abspath(args.build)
@@ -276,7 +288,7 @@ def main():
     src = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     info = {"machine": machine(), "source": git_describe(src), "build": build,
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "mb_per_run": args.mb, "rounds": args.rounds,
+            "mb_per_run": args.mb, "rounds": args.rounds, "rk_copy": RK_COPY,
             "produce_props": dict(PRODUCE_PROPS), "consume_props": dict(CONSUME_PROPS)}
     m = info["machine"]
     print(f"machine: {m['nproc']} CPUs, {m['cpu_model']}, load {m['loadavg'][0]:.1f}; "

@@ -10,7 +10,9 @@
  *
  * Produce hands librdkafka each value in place in the text pool
  * (tool_bench_value) without RD_KAFKA_MSG_F_COPY (librdkafka's cheapest
- * way: no copy, no free), the send time riding in the message opaque. Consume uses the legacy
+ * way: no copy, no free; queued records then cost librdkafka no memory for
+ * their values), or with it under --copy (librdkafka copies each value, as
+ * kc always does), the send time riding in the message opaque. Consume uses the legacy
  * per-partition consumer on one queue (no group, as kc bench consume assigns without one), every
  * partition from the beginning. Only the properties given with -X are set: the runner gives both
  * clients the same ones. */
@@ -29,6 +31,7 @@ typedef struct opts {
     const char *bootstrap, *topic;
     long long count, size, partition;
     int json, quiet;
+    int copy; /* --copy: RD_KAFKA_MSG_F_COPY */
     const char *props[64][2];
     int prop_cnt;
     char conf_json[2048];
@@ -38,7 +41,7 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: rk_client_bench produce|consume -b HOST:PORT -t TOPIC [-n COUNT] [-s SIZE]\n"
-            "                       [-p PARTITION] [-X prop=value]... [--json] [-q]\n");
+            "                       [-p PARTITION] [-X prop=value]... [--json] [-q] [--copy]\n");
 }
 
 static int parse_opts(opts_t *o, int argc, char **argv)
@@ -57,6 +60,10 @@ static int parse_opts(opts_t *o, int argc, char **argv)
         }
         if (!strcmp(a, "-q")) {
             o->quiet = 1;
+            continue;
+        }
+        if (!strcmp(a, "--copy")) {
+            o->copy = 1;
             continue;
         }
         if (!v) {
@@ -198,7 +205,7 @@ static int run_produce(opts_t *o)
                                                       : (int32_t)o->partition),
                 RD_KAFKA_V_VALUE((void *)tool_bench_value(payload, (size_t)o->size, i),
                                  (size_t)o->size),
-                RD_KAFKA_V_MSGFLAGS(0),
+                RD_KAFKA_V_MSGFLAGS(o->copy ? RD_KAFKA_MSG_F_COPY : 0),
                 RD_KAFKA_V_OPAQUE((void *)(uintptr_t)(tool_now_ns() - st.t0_ns)), RD_KAFKA_V_END);
             if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
             if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
