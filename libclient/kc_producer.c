@@ -78,6 +78,7 @@ kc_producer_t *kc_producer_new(kc_conf_t *conf, char *errstr, size_t errstr_size
     init_locks(p);
     util_hmap_init(&p->topics);
     TAILQ_INIT(&p->drq);
+    p->bufs = calloc(PROD_FREE_MAX, sizeof(*p->bufs));
     p->pid = -1;
     p->epoch = -1;
     p->idem_state = copy->client.enable_idempotence ? PROD_IDEM_NEED_PID : PROD_IDEM_OFF;

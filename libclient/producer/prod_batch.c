@@ -1,7 +1,8 @@
 /* Producer batches: the record-batch bytes, built in place by
  * proto_batch_builder, and a compact array of what each record's delivery
- * report needs. Batches go back to a free list with their buffers, so a
- * steady producer stops allocating once its buffers have grown. */
+ * report needs. Buffers go back to a pool as soon as their batch is settled
+ * (before its report is served), batch structs to a free list, so a steady
+ * producer stops allocating once its buffers have grown. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +11,6 @@
 /* Recycled batches kept at most, by count and by buffer memory: enough for
  * the in-flight window of a few brokers without holding on to memory after
  * a burst. */
-#define PROD_FREE_MAX       64
 #define PROD_FREE_MAX_BYTES (16u << 20)
 
 /* A new batch's buffer: room for a few records, not batch.size (which may be
@@ -49,14 +49,17 @@ prod_batch_t *prod_batch_new(prod_t *p, prod_topic_t *t, int32_t partition)
         b = p->free_batches;
         p->free_batches = TAILQ_NEXT(b, link);
         p->nfree--;
-        p->free_bytes -= b->buf.cap;
+    }
+    if (b && p->nbufs > 0) {
+        b->buf = p->bufs[--p->nbufs];
+        p->buf_bytes -= b->buf.cap;
     }
     pthread_mutex_unlock(&p->free_lock);
     if (!b) {
         b = calloc(1, sizeof(*b));
         if (!b) return NULL;
-        proto_wbuf_init(&b->buf, PROD_BUF_START);
     }
+    if (!b->buf.data) proto_wbuf_init(&b->buf, PROD_BUF_START);
     batch_reset(b, t, partition);
     proto_wbuf_reset(&b->buf);
     proto_batch_params_t params = PROTO_BATCH_PARAMS_INIT;
@@ -85,23 +88,36 @@ prod_batch_t *prod_batch_new_report(prod_t *p, prod_topic_t *t, int32_t partitio
     return b;
 }
 
+void prod_batch_drop_buf(prod_t *p, prod_batch_t *b)
+{
+    if (!b->buf.data) return;
+    int kept = 0;
+    pthread_mutex_lock(&p->free_lock);
+    if (p->bufs && p->nbufs < PROD_FREE_MAX && p->buf_bytes + b->buf.cap <= PROD_FREE_MAX_BYTES) {
+        p->bufs[p->nbufs++] = b->buf;
+        p->buf_bytes += b->buf.cap;
+        kept = 1;
+    }
+    pthread_mutex_unlock(&p->free_lock);
+    if (kept)
+        memset(&b->buf, 0, sizeof(b->buf));
+    else
+        proto_wbuf_free(&b->buf);
+}
+
 void prod_batch_release(prod_t *p, prod_batch_t *b)
 {
     if (!b) return;
-    /* Report-only batches have no buffer: not worth keeping. */
-    if (b->buf.data) {
-        pthread_mutex_lock(&p->free_lock);
-        if (p->nfree < PROD_FREE_MAX && p->free_bytes + b->buf.cap <= PROD_FREE_MAX_BYTES) {
-            TAILQ_NEXT(b, link) = p->free_batches;
-            p->free_batches = b;
-            p->nfree++;
-            p->free_bytes += b->buf.cap;
-            b = NULL;
-        }
-        pthread_mutex_unlock(&p->free_lock);
-        if (!b) return;
+    prod_batch_drop_buf(p, b);
+    pthread_mutex_lock(&p->free_lock);
+    if (p->nfree < PROD_FREE_MAX) {
+        TAILQ_NEXT(b, link) = p->free_batches;
+        p->free_batches = b;
+        p->nfree++;
+        b = NULL;
     }
-    proto_wbuf_free(&b->buf);
+    pthread_mutex_unlock(&p->free_lock);
+    if (!b) return;
     free(b->meta);
     free(b);
 }
@@ -118,7 +134,12 @@ void prod_batch_free_all(prod_t *p)
     }
     p->free_batches = NULL;
     p->nfree = 0;
-    p->free_bytes = 0;
+    for (int i = 0; i < p->nbufs; i++)
+        proto_wbuf_free(&p->bufs[i]);
+    free(p->bufs);
+    p->bufs = NULL;
+    p->nbufs = 0;
+    p->buf_bytes = 0;
 }
 
 kc_err_t prod_batch_append(prod_batch_t *b, int64_t ts, const void *key, int32_t key_len,

@@ -8,6 +8,9 @@
 
 void prod_dr_enqueue(prod_t *p, prod_batch_t *b)
 {
+    /* Only the per-record data is needed from here on. In flight (a purge)
+     * the request still points at the bytes. */
+    if (!b->in_flight) prod_batch_drop_buf(p, b);
     pthread_mutex_lock(&p->dr_lock);
     TAILQ_INSERT_TAIL(&p->drq, b, link);
     pthread_cond_broadcast(&p->dr_cond);

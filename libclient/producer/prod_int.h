@@ -171,9 +171,11 @@ struct prod {
     struct prod_batch_q drq;
 
     pthread_mutex_t free_lock;
-    prod_batch_t *free_batches; /* linked through link.tqe_next */
+    prod_batch_t *free_batches; /* linked through link.tqe_next, without buffers */
     int nfree;
-    size_t free_bytes; /* buffer capacity held by the free list */
+    proto_wbuf_t *bufs; /* recycled batch buffers */
+    int nbufs;
+    size_t buf_bytes; /* their capacity */
 
     atomic_int flushing;   /* kc_flush() callers: send regardless of linger.ms */
     atomic_int fatal;      /* kc_err_t of the fatal error, 0 if none */
@@ -209,10 +211,15 @@ struct prod {
 prod_t *prod_of(kc_producer_t *h);
 
 /* ---- prod_batch.c ---- */
+/* Batch structs and buffers kept for reuse, at most. */
+#define PROD_FREE_MAX 64
 /* A batch ready for appends (recycled or new); NULL when out of memory. */
 prod_batch_t *prod_batch_new(prod_t *p, prod_topic_t *t, int32_t partition);
-/* Back to the free list (keeps its buffers) or freed. */
+/* Back to the free list or freed (its buffer too). */
 void prod_batch_release(prod_t *p, prod_batch_t *b);
+/* The batch bytes are no longer needed (the batch is settled): the buffer
+ * goes back to the pool now rather than when the report is served. */
+void prod_batch_drop_buf(prod_t *p, prod_batch_t *b);
 void prod_batch_free_all(prod_t *p);
 /* Appends one record; 0 or a kc_err_t (nothing appended). */
 kc_err_t prod_batch_append(prod_batch_t *b, int64_t ts, const void *key, int32_t key_len,
