@@ -277,7 +277,11 @@ const char *cgrp_member_id(const cgrp_t *g)
 
 static void serve_once(cgrp_t *g)
 {
-    if (g->fatal) return;
+    if (g->fatal) {
+        /* Fenced: nothing more to do but answer a leave. */
+        if (g->leaving && !g->revoke_wait && g->leave_done) leave_finish(g);
+        return;
+    }
     /* Heartbeats go on while the application takes its time over a revoke,
      * or the session would end under it. */
     if (g->state == CGRP_ST_STEADY && g->revoke_wait) {

@@ -188,6 +188,9 @@ static void test_fenced_is_fatal(void **state)
     assert_int_equal(s[0].state, CGRP_ST_INIT);
     assert_int_equal(s[0].nassign, 1);
     snaps_free(s, 1);
+    /* A leave still completes. */
+    assert_int_equal(client_call(mb->c, m_do_leave, mb), 0);
+    assert_true(mb->left);
     m_free(mb);
     tmock_stop(&m);
 }
