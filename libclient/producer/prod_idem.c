@@ -30,12 +30,12 @@ void prod_set_fatal(prod_t *p, kc_err_t err, const char *fmt, ...)
 
 void prod_idem_request_bump(prod_t *p, const char *why)
 {
-    if (p->idem_state == PROD_IDEM_OFF || p->idem_state == PROD_IDEM_FATAL) return;
+    /* Before the first id there is no sequence to repair. */
+    if (p->idem_state == PROD_IDEM_OFF || p->idem_state == PROD_IDEM_FATAL || p->pid < 0) return;
     if (p->bump && p->idem_state != PROD_IDEM_ASSIGNED) return;
     log_info("producer: bumping the epoch of producer id %lld: %s", (long long)p->pid, why);
     p->bump = 1;
-    /* Without an id yet there is nothing to bump: the pending
-     * InitProducerId gives a fresh one. */
+    /* A bump already on its way covers this one too. */
     if (p->idem_state == PROD_IDEM_ASSIGNED) p->idem_state = PROD_IDEM_DRAIN;
 }
 
