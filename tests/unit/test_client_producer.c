@@ -399,6 +399,36 @@ static void test_unknown_topic_partition(void **state)
     tp_drs_free(&drs);
 }
 
+/* Refusals without a report: a contradictory configuration (the caller
+ * keeps its conf), a record larger than message.max.bytes. */
+static void test_refusals(void **state)
+{
+    (void)state;
+    char errstr[256];
+    kc_conf_t *conf = kc_conf_new();
+    assert_int_equal(kc_conf_set(conf, "bootstrap.servers", broker.addr, errstr, sizeof(errstr)),
+                     0);
+    assert_int_equal(kc_conf_set(conf, "enable.idempotence", "true", errstr, sizeof(errstr)), 0);
+    assert_int_equal(kc_conf_set(conf, "acks", "1", errstr, sizeof(errstr)), 0);
+    assert_null(kc_producer_new(conf, errstr, sizeof(errstr)));
+    assert_non_null(strstr(errstr, "acks"));
+    assert_int_equal(kc_conf_set(conf, "acks", "all", errstr, sizeof(errstr)), 0);
+    tp_drs_t drs = {0};
+    kc_conf_set_delivery_cb(conf, tp_on_dr, &drs);
+    kc_producer_t *p = kc_producer_new(conf, errstr, sizeof(errstr));
+    assert_non_null(p);
+    char *big = calloc(1, 1100000);
+    kc_produce_rec_t rec = {
+        .topic = "prod-basic", .partition = KC_PARTITION_ANY, .value = big, .value_len = 1100000};
+    assert_int_equal(kc_produce(p, &rec, 0), KC_ERR_MESSAGE_TOO_LARGE);
+    free(big);
+    assert_int_equal(kc_outq_len(p), 0);
+    assert_int_equal(kc_fatal_error(p, errstr, sizeof(errstr)), 0);
+    kc_producer_destroy(p, 1000);
+    assert_int_equal(drs.n, 0);
+    kc_producer_destroy(NULL, 0);
+}
+
 typedef struct th_arg {
     kc_producer_t *p;
     int id;
@@ -476,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_acks0),
         cmocka_unit_test(test_unknown_topic_partition),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
