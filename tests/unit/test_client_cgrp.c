@@ -143,6 +143,7 @@ static void test_leave_hands_over(void **state)
     int want = 6;
     snap_t s[2];
     assert_true(t_wait(ms, 2, p_split, &want, 15000, s));
+    int revokes = s[1].nrevoke; /* who joined first had one already */
     snaps_free(s, 2);
     assert_int_equal(client_call(ms[1]->c, m_do_leave, ms[1]), 0);
     uint64_t end = t_now_ms() + 5000;
@@ -153,7 +154,7 @@ static void test_leave_hands_over(void **state)
     }
     assert_true(ms[1]->left);
     m_snap(ms[1], &s[1]);
-    assert_int_equal(s[1].nrevoke, 1);
+    assert_int_equal(s[1].nrevoke, revokes + 1);
     assert_int_equal(s[1].assigned->cnt, 0);
     assert_int_equal(s[1].state, CGRP_ST_INIT);
     snaps_free(&s[1], 1);
@@ -171,6 +172,144 @@ static void test_leave_idle(void **state)
     assert_int_equal(client_call(m->c, m_do_leave, m), 0);
     assert_true(m->left);
     m_free(m);
+}
+
+/* ---- with a librdkafka consumer in the same group ---- */
+
+typedef struct rk_member {
+    rd_kafka_t *rk;
+    pthread_t thread;
+    volatile int stop;
+    pthread_mutex_t lock;
+    int assigned; /* partitions of "six" it holds */
+    int32_t parts[6];
+} rk_member_t;
+
+static void rk_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    rk_member_t *r = opaque;
+    pthread_mutex_lock(&r->lock);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        rd_kafka_assign(rk, parts);
+        r->assigned = parts->cnt < 6 ? parts->cnt : 6;
+        for (int i = 0; i < r->assigned; i++)
+            r->parts[i] = parts->elems[i].partition;
+    } else {
+        rd_kafka_assign(rk, NULL);
+        r->assigned = 0;
+    }
+    pthread_mutex_unlock(&r->lock);
+}
+
+static void *rk_main(void *arg)
+{
+    rk_member_t *r = arg;
+    while (!r->stop) {
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(r->rk, 50);
+        if (msg) rd_kafka_message_destroy(msg);
+    }
+    return NULL;
+}
+
+static void rk_member_start(rk_member_t *r, const char *group)
+{
+    char errstr[256];
+    memset(r, 0, sizeof(*r));
+    pthread_mutex_init(&r->lock, NULL);
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    const char *kv[] = {"bootstrap.servers",
+                        broker.addr,
+                        "group.id",
+                        group,
+                        "partition.assignment.strategy",
+                        "range",
+                        "session.timeout.ms",
+                        "6000",
+                        "heartbeat.interval.ms",
+                        "100",
+                        "log_level",
+                        "0"};
+    for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i += 2)
+        assert_int_equal(rd_kafka_conf_set(conf, kv[i], kv[i + 1], errstr, sizeof(errstr)), 0);
+    rd_kafka_conf_set_rebalance_cb(conf, rk_rebalance);
+    rd_kafka_conf_set_opaque(conf, r);
+    r->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    assert_non_null(r->rk);
+    rd_kafka_poll_set_consumer(r->rk);
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, "six", RD_KAFKA_PARTITION_UA);
+    assert_int_equal(rd_kafka_subscribe(r->rk, sub), 0);
+    rd_kafka_topic_partition_list_destroy(sub);
+    assert_int_equal(pthread_create(&r->thread, NULL, rk_main, r), 0);
+}
+
+static void rk_member_stop(rk_member_t *r)
+{
+    r->stop = 1;
+    pthread_join(r->thread, NULL);
+    rd_kafka_consumer_close(r->rk);
+    rd_kafka_destroy(r->rk);
+    pthread_mutex_destroy(&r->lock);
+}
+
+/* A kc member and a librdkafka consumer in one group: each reads the
+ * other's ConsumerProtocol bytes and they split the topic. kc_first makes
+ * kc's member the leader (the first to join). */
+static void mixed_test(const char *group, int kc_first)
+{
+    rk_member_t r;
+    member_t *m = m_new(broker.addr, group, "partition.assignment.strategy", "range",
+                        "session.timeout.ms", "6000", NULL);
+    int want = 6;
+    snap_t s[1];
+    if (kc_first) {
+        assert_int_equal(m_subscribe(m, six, 1), 0);
+        assert_true(t_wait(&m, 1, p_split, &want, 10000, s));
+        snaps_free(s, 1);
+    }
+    rk_member_start(&r, group);
+    if (!kc_first) {
+        uint64_t end = t_now_ms() + 10000;
+        int n = 0;
+        while (n != 6 && t_now_ms() < end) {
+            usleep(20000);
+            pthread_mutex_lock(&r.lock);
+            n = r.assigned;
+            pthread_mutex_unlock(&r.lock);
+        }
+        assert_int_equal(n, 6);
+        assert_int_equal(m_subscribe(m, six, 1), 0);
+    }
+    want = 3;
+    int ok = 0;
+    uint64_t end = t_now_ms() + 20000;
+    while (!ok && t_now_ms() < end) {
+        m_snap(m, s);
+        pthread_mutex_lock(&r.lock);
+        ok = p_split(s, 1, &want) && r.assigned == 3;
+        for (int i = 0; ok && i < r.assigned; i++)
+            ok = !kc_topic_partition_list_find(s[0].assigned, "six", r.parts[i]);
+        if (ok) assert_int_equal(s[0].is_leader, kc_first);
+        pthread_mutex_unlock(&r.lock);
+        snaps_free(s, 1);
+        if (!ok) usleep(20000);
+    }
+    assert_true(ok);
+    m_free(m);
+    rk_member_stop(&r);
+}
+
+static void test_with_librdkafka_leader(void **state)
+{
+    (void)state;
+    mixed_test("g-mixed-rk", 0);
+}
+
+static void test_with_librdkafka_follower(void **state)
+{
+    (void)state;
+    mixed_test("g-mixed-kc", 1);
 }
 
 /* ---- offsets ---- */
@@ -313,6 +452,8 @@ int main(void)
         cmocka_unit_test(test_dead_member_expires),
         cmocka_unit_test(test_leave_hands_over),
         cmocka_unit_test(test_leave_idle),
+        cmocka_unit_test(test_with_librdkafka_leader),
+        cmocka_unit_test(test_with_librdkafka_follower),
         cmocka_unit_test(test_commit_then_fetch),
         cmocka_unit_test(test_commit_without_membership),
         cmocka_unit_test(test_destroy_fails_waiting_ops),

@@ -230,6 +230,7 @@ typedef struct snap {
     int busy; /* a join wanted, a revoke unanswered */
     int owned;
     int32_t coord_id;
+    int is_leader;
     kc_topic_partition_list_t *assigned;
     int nassign, nrevoke, nlost, nerror;
     kc_err_t last_error;
@@ -254,6 +255,7 @@ static inline void do_snap(client_t *c, void *arg)
     s->busy = g->want_join || g->revoke_wait || m->revoke_pending || g->rejoin_after;
     s->owned = g->owned->cnt;
     s->coord_id = g->coord_id;
+    s->is_leader = g->is_leader;
     s->assigned = kc_topic_partition_list_copy(m->assigned);
     s->nassign = m->nassign;
     s->nrevoke = m->nrevoke;
