@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 
@@ -28,8 +27,14 @@ TAILQ_HEAD(req_queue, broker_req);
 
 struct broker_conn {
     broker_server_t *srv;
-    struct bufferevent *bev; /* used for writing only: it sends file segments with sendfile */
-    struct event *rev;       /* readable: we read ourselves, in large pieces */
+    evutil_socket_t fd;
+    /* Responses waiting for the socket; file segments leave with sendfile.
+     * Written at once when a response is ready, and by wev only when the
+     * socket is full: a bufferevent would wait for the next loop turn and
+     * add and remove its write event (two epoll_ctl) for every response. */
+    struct evbuffer *out;
+    struct event *wev;
+    struct event *rev; /* readable: we read ourselves, in large pieces */
     /* Bytes read but not yet cut into frames. A frame larger than the buffer
      * gets its own allocation (big) and the rest of it is read straight into
      * that, so a large Produce is read with a few large reads and no copy. */
@@ -48,6 +53,7 @@ struct broker_conn {
     unsigned closing : 1;     /* close once completed responses are sent */
     unsigned dead : 1;        /* close now; freed when no longer busy */
     unsigned read_paused : 1; /* backpressure */
+    unsigned wev_added : 1;   /* wev is waiting for the socket to take more */
     LIST_ENTRY(broker_conn) link;
 };
 
@@ -70,6 +76,7 @@ struct broker_server {
 
 static void conn_process_input(broker_conn_t *conn);
 static void conn_free(broker_conn_t *conn);
+static void conn_write(broker_conn_t *conn);
 
 /* ---- Requests and ordered responses -------------------------------------- */
 
@@ -85,7 +92,7 @@ static void conn_update_backpressure(broker_conn_t *conn)
 {
     if (conn->dead || conn->closing) return;
     const broker_server_conf_t *c = &conn->srv->conf;
-    size_t pending = evbuffer_get_length(bufferevent_get_output(conn->bev));
+    size_t pending = evbuffer_get_length(conn->out);
     int over = conn->inflight >= c->max_conn_inflight || pending >= c->max_conn_pending_bytes;
     if (over && !conn->read_paused) {
         conn->read_paused = 1;
@@ -106,15 +113,15 @@ static void conn_maybe_free(broker_conn_t *conn)
         conn_free(conn);
         return;
     }
-    if (conn->closing && TAILQ_EMPTY(&conn->reqs) &&
-        evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0)
+    if (conn->closing && TAILQ_EMPTY(&conn->reqs) && evbuffer_get_length(conn->out) == 0)
         conn_free(conn);
 }
 
 /* Moves every completed response at the head of the queue to the socket. */
 static void conn_flush_ready(broker_conn_t *conn)
 {
-    struct evbuffer *output = bufferevent_get_output(conn->bev);
+    struct evbuffer *output = conn->out;
+    int added = 0;
     broker_req_t *req;
     while ((req = TAILQ_FIRST(&conn->reqs)) && req->done) {
         TAILQ_REMOVE(&conn->reqs, req, link);
@@ -134,8 +141,34 @@ static void conn_flush_ready(broker_conn_t *conn)
              * large as that segment for these few bytes. */
             evbuffer_prepend(req->out, hdr, hlen);
             evbuffer_add_buffer(output, req->out);
+            added = 1;
         }
         req_free(req, 0);
+    }
+    if (added) conn_write(conn);
+}
+
+/* Writes what the socket takes now; waits on wev for the rest. A failed
+ * write kills the connection (freed by the caller's conn_maybe_free). */
+static void conn_write(broker_conn_t *conn)
+{
+    while (!conn->dead && evbuffer_get_length(conn->out) > 0) {
+        int n = evbuffer_write_atmost(conn->out, conn->fd, -1);
+        if (n > 0) continue;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            log_debug("connection %s: write error: %s", conn->peer, strerror(errno));
+            conn->dead = 1;
+        }
+        break;
+    }
+    int wait = !conn->dead && evbuffer_get_length(conn->out) > 0;
+    if (wait && !conn->wev_added) {
+        event_add(conn->wev, NULL);
+        conn->wev_added = 1;
+    } else if (!wait && conn->wev_added) {
+        event_del(conn->wev);
+        conn->wev_added = 0;
     }
 }
 
@@ -163,7 +196,9 @@ static void conn_free(broker_conn_t *conn)
     if (srv->conf.on_conn_close) srv->conf.on_conn_close(srv->conf.opaque, conn);
     if (conn->state_free) conn->state_free(conn->state);
     event_free(conn->rev);
-    bufferevent_free(conn->bev);
+    event_free(conn->wev);
+    evbuffer_free(conn->out);
+    evutil_closesocket(conn->fd);
     free(conn->ibuf);
     free(conn->big);
     LIST_REMOVE(conn, link);
@@ -176,7 +211,8 @@ void broker_conn_close(broker_conn_t *conn, int now)
     event_del(conn->rev);
     if (now) {
         conn->dead = 1;
-        bufferevent_disable(conn->bev, EV_READ | EV_WRITE);
+        event_del(conn->wev);
+        conn->wev_added = 0;
     } else {
         conn->closing = 1;
     }
@@ -348,24 +384,14 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
     conn_maybe_free(conn);
 }
 
-static void on_write(struct bufferevent *bev, void *arg)
+static void on_writable(evutil_socket_t fd, short what, void *arg)
 {
     broker_conn_t *conn = arg;
     conn->busy++;
+    conn_write(conn);
     conn_update_backpressure(conn);
     conn->busy--;
     conn_maybe_free(conn);
-}
-
-static void on_event(struct bufferevent *bev, short what, void *arg)
-{
-    broker_conn_t *conn = arg;
-    if (what & BEV_EVENT_ERROR)
-        log_debug("connection %s: socket error: %s", conn->peer, strerror(errno));
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
-        conn->dead = 1;
-        conn_maybe_free(conn);
-    }
 }
 
 static void format_peer(const struct sockaddr *sa, char *out, size_t n)
@@ -401,33 +427,36 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
     }
     broker_conn_t *conn = calloc(1, sizeof(*conn));
     uint8_t *ibuf = malloc(CONN_IBUF_SIZE);
-    struct bufferevent *bev =
-        conn && ibuf ? bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+    struct evbuffer *out = conn && ibuf ? evbuffer_new() : NULL;
     struct event *rev =
-        bev ? event_new(srv->base, fd, EV_READ | EV_PERSIST, on_readable, conn) : NULL;
-    if (!rev) {
+        out ? event_new(srv->base, fd, EV_READ | EV_PERSIST, on_readable, conn) : NULL;
+    struct event *wev =
+        rev ? event_new(srv->base, fd, EV_WRITE | EV_PERSIST, on_writable, conn) : NULL;
+    if (!wev || evutil_make_socket_nonblocking(fd) != 0) {
         log_error("refusing connection from %s: out of memory", peer);
-        if (bev)
-            bufferevent_free(bev); /* closes fd */
-        else
-            evutil_closesocket(fd);
+        if (wev) event_free(wev);
+        if (rev) event_free(rev);
+        if (out) evbuffer_free(out);
+        evutil_closesocket(fd);
         free(ibuf);
         free(conn);
         return;
     }
+    /* Lets file segments go out with sendfile. */
+    evbuffer_set_flags(out, EVBUFFER_FLAG_DRAINS_TO_FD);
+    conn->fd = fd;
+    conn->out = out;
     conn->rev = rev;
+    conn->wev = wev;
     conn->ibuf = ibuf;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     conn->srv = srv;
-    conn->bev = bev;
     conn->id = ++srv->next_conn_id;
     memcpy(conn->peer, peer, sizeof(conn->peer));
     TAILQ_INIT(&conn->reqs);
     LIST_INSERT_HEAD(&srv->conns, conn, link);
     srv->conn_count++;
-    bufferevent_setcb(bev, NULL, on_write, on_event, conn);
-    bufferevent_enable(bev, EV_WRITE);
     event_add(rev, NULL);
     log_debug("connection %s accepted (id %llu)", peer, (unsigned long long)conn->id);
 }
