@@ -178,11 +178,16 @@ static void conn_count_cb(harness_t *h, void *arg)
     ((conn_count_t *)arg)->n = broker_server_connection_count(h->broker->nodes[0].server);
 }
 
-static int connections(harness_t *h)
+/* Polls (up to 10 s) until the broker holds exactly `want` connections. */
+static int wait_connections(harness_t *h, int want)
 {
-    conn_count_t c = {0};
-    harness_on_loop(h, conn_count_cb, &c);
-    return c.n;
+    for (int i = 0; i < 1000; i++) {
+        conn_count_t c = {0};
+        harness_on_loop(h, conn_count_cb, &c);
+        if (c.n == want) return 1;
+        usleep(10000);
+    }
+    return 0;
 }
 
 /* A client that asks for several MB and leaves without reading them: the
@@ -191,7 +196,7 @@ static int connections(harness_t *h)
 static void test_client_leaves_mid_response(void **state)
 {
     harness_t *h = *state;
-    int before = connections(h);
+    assert_true(wait_connections(h, 0)); /* the earlier tests' clients are gone */
     int fd = harness_connect(h);
     for (int i = 0; i < 4; i++)
         assert_true(send_fetch(fd, 11, "pipe", batch_base[i * 5], 1 << 20, 0) > 0);
@@ -199,12 +204,7 @@ static void test_client_leaves_mid_response(void **state)
     assert_int_equal(harness_recv_n(fd, b, sizeof(b), 5000), 1); /* the first has started */
     /* Unread data makes close() reset the connection. */
     close(fd);
-    int left = 0;
-    for (int i = 0; i < 1000 && !left; i++) {
-        left = connections(h) == before;
-        if (!left) usleep(10000);
-    }
-    assert_true(left);
+    assert_true(wait_connections(h, 0));
     fd = harness_connect(h);
     int32_t corr = send_fetch(fd, 11, "pipe", batch_base[0], 1 << 20, 0);
     int64_t next;
