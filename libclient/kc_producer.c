@@ -73,6 +73,7 @@ kc_producer_t *kc_producer_new(kc_conf_t *conf, char *errstr, size_t errstr_size
     }
     prod_t *p = &h->p;
     p->handle = h;
+    prod_assign_serial(p);
     p->dr_cb = copy->cbs.delivery;
     p->dr_opaque = copy->cbs.delivery_opaque;
     init_locks(p);

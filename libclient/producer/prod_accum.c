@@ -93,6 +93,8 @@ void prod_unreserve(prod_t *p, int msgs, size_t bytes)
 
 /* ---- topics ---- */
 
+static prod_topic_t *topic_lookup(prod_t *p, const char *name);
+
 static prod_topic_t *topic_new(const char *name)
 {
     prod_topic_t *t = calloc(1, sizeof(*t));
@@ -138,8 +140,36 @@ void prod_topics_free(prod_t *p)
     util_hmap_destroy(&p->topics);
 }
 
+/* Each producer's number, so a thread's cached topic is never taken for a
+ * later producer's that happens to live at the same address. */
+static atomic_ullong producer_serial;
+
+void prod_assign_serial(prod_t *p)
+{
+    p->serial = atomic_fetch_add(&producer_serial, 1) + 1;
+}
+
+/* The last topic this thread produced to: most threads write one topic, and
+ * this spares them the map's lock and hash. Topics live as long as their
+ * producer. */
+static _Thread_local struct {
+    unsigned long long serial;
+    prod_topic_t *t;
+} tl_topic;
+
 /* The topic named name, added (and the sender told) when new. */
 static prod_topic_t *topic_get(prod_t *p, const char *name)
+{
+    if (tl_topic.serial == p->serial && strcmp(tl_topic.t->name, name) == 0) return tl_topic.t;
+    prod_topic_t *t = topic_lookup(p, name);
+    if (t) {
+        tl_topic.serial = p->serial;
+        tl_topic.t = t;
+    }
+    return t;
+}
+
+static prod_topic_t *topic_lookup(prod_t *p, const char *name)
 {
     pthread_rwlock_rdlock(&p->topics_lock);
     prod_topic_t *t = util_hmap_gets(&p->topics, name);
@@ -187,6 +217,7 @@ static int32_t pick_partition(prod_t *p, prod_topic_t *t, const void *key, size_
     int kind = p->conf->partitioner;
     int32_t sticky = 0;
     if (producer_partition_is_random(kind, key, keylen)) {
+        if (!now) now = prod_now_ms();
         int linger = p->conf->sticky_partitioning_linger_ms;
         if (linger <= 0 || t->sticky < 0 || t->sticky >= t->npart || now >= t->sticky_until_ms) {
             t->sticky = (int32_t)(topic_rand(t) % (uint32_t)t->npart);
@@ -234,7 +265,7 @@ static kc_err_t part_append(prod_t *p, prod_part_t *pp, int64_t ts, const void *
             if (wake) prod_wake(p);
             return KC_ERR__NO_MEMORY;
         }
-        b->created_ms = now;
+        b->created_ms = now ? now : prod_now_ms();
         pp->open = b;
         wake = 1; /* the sender arms linger.ms for it */
     }
@@ -429,7 +460,7 @@ static kc_err_t produce_locked_out(prod_t *p, const kc_produce_rec_t *rec,
     kc_err_t err = reserve(p, bytes, flags & KC_PRODUCE_F_BLOCK);
     if (err) return err;
     int64_t ts = rec->timestamp_ms ? rec->timestamp_ms : prod_wallclock_ms();
-    uint64_t now = prod_now_ms();
+    uint64_t now = 0; /* read only where needed: a new batch, a sticky choice */
 
     pthread_mutex_lock(&t->lock);
     if (t->npart < 0) {
@@ -437,8 +468,9 @@ static kc_err_t produce_locked_out(prod_t *p, const kc_produce_rec_t *rec,
         if (t->err) {
             err = t->err;
         } else {
-            prod_pending_t *pe = pending_new(rec->partition, ts, rec->key, key_len, rec->value,
-                                             value_len, hdrs, nhdr, rec->opaque, bytes, now);
+            prod_pending_t *pe =
+                pending_new(rec->partition, ts, rec->key, key_len, rec->value, value_len, hdrs,
+                            nhdr, rec->opaque, bytes, prod_now_ms());
             if (pe) {
                 STAILQ_INSERT_TAIL(&t->pending, pe, link);
                 first = ++t->npending == 1;

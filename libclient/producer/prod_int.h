@@ -152,6 +152,7 @@ struct prod {
     kc_delivery_cb dr_cb;
     void *dr_opaque;
 
+    unsigned long long serial; /* see prod_assign_serial */
     pthread_rwlock_t topics_lock;
     util_hmap_t topics; /* name -> prod_topic_t */
     prod_topic_t **topic_list;
@@ -238,6 +239,8 @@ void prod_topic_set_partitions(prod_t *p, prod_topic_t *t, int32_t npart);
  * with err when all is set). */
 void prod_topic_fail_pending(prod_t *p, prod_topic_t *t, kc_err_t err, int all, uint64_t now);
 void prod_topics_free(prod_t *p);
+/* Numbers a new producer (before its first kc_produce). */
+void prod_assign_serial(prod_t *p);
 /* Any thread: records (and bytes) leave the queue; wakes blocked producers. */
 void prod_unreserve(prod_t *p, int msgs, size_t bytes);
 /* Any thread: wakes the sender. */
