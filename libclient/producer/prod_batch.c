@@ -50,15 +50,17 @@ prod_batch_t *prod_batch_new(prod_t *p, prod_topic_t *t, int32_t partition)
         p->free_batches = TAILQ_NEXT(b, link);
         p->nfree--;
     }
-    if (b && p->nbufs > 0) {
-        b->buf = p->bufs[--p->nbufs];
-        p->buf_bytes -= b->buf.cap;
+    proto_wbuf_t buf = {0};
+    if (p->nbufs > 0) {
+        buf = p->bufs[--p->nbufs];
+        p->buf_bytes -= buf.cap;
     }
     pthread_mutex_unlock(&p->free_lock);
-    if (!b) {
-        b = calloc(1, sizeof(*b));
-        if (!b) return NULL;
+    if (!b && !(b = calloc(1, sizeof(*b)))) {
+        proto_wbuf_free(&buf);
+        return NULL;
     }
+    if (buf.data) b->buf = buf;
     if (!b->buf.data) proto_wbuf_init(&b->buf, PROD_BUF_START);
     batch_reset(b, t, partition);
     proto_wbuf_reset(&b->buf);
