@@ -201,6 +201,9 @@ static const util_conf_prop_t client_props[] = {
     INT("retries", P, retries, 0, MAX_INT, "2147483647",
         "Times a failed batch is sent again before its records fail."),
     ALIAS("message.send.max.retries", P, "retries"),
+    BOOL("allow.auto.create.topics", PC, allow_auto_create_topics, "false",
+         "Ask the broker to create a topic that does not exist when it is first used (the "
+         "broker's auto.create.topics.enable must allow it); the producer's default is true."),
     BOOL("enable.idempotence", P, enable_idempotence, "false",
          "Deliver each record exactly once and in order per partition, using producer ids and "
          "sequence numbers."),
@@ -248,6 +251,9 @@ static const util_conf_prop_t client_props[] = {
     ALIAS("fetch.message.max.bytes", C, "max.partition.fetch.bytes"),
     INT("queued.max.messages.kbytes", C, queued_max_messages_kbytes, 1, 2097151, "65536",
         "Most fetched bytes (in KiB) buffered in the consumer before fetching pauses."),
+    INT("queued.min.messages", C, queued_min_messages, 1, 10000000, "100000",
+        "Fetched records buffered per partition before fetching it pauses (with "
+        "queued.max.messages.kbytes, whichever is reached first)."),
     BOOL("check.crcs", C, check_crcs, "false", "Verify the CRC of every fetched batch."),
     ENUM("isolation.level", C, isolation_level, isolation_names, "read_committed",
          "Whether to return records of aborted and still open transactions (read_uncommitted) "
@@ -313,6 +319,8 @@ static kc_err_t finalize_producer(client_conf_t *c, char *errstr, size_t size)
             return KC_ERR__CONF;
         }
     }
+    /* librdkafka's producer asks for missing topics to be created unless told not to. */
+    if (!is_set(c, "allow.auto.create.topics")) c->allow_auto_create_topics = 1;
     if (!is_set(c, "sticky.partitioning.linger.ms"))
         c->sticky_partitioning_linger_ms =
             c->linger_ms * 2 > 900000 ? 900000 : (int)(c->linger_ms * 2);

@@ -90,6 +90,7 @@ typedef struct client_conf {
     int retry_backoff_ms;
     int retry_backoff_max_ms;
     int test_mock_num_brokers;
+    int allow_auto_create_topics;
     /* Producer */
     int acks; /* -1, 0, 1 */
     double linger_ms;
@@ -121,6 +122,7 @@ typedef struct client_conf {
     int fetch_max_bytes;
     int max_partition_fetch_bytes;
     int queued_max_messages_kbytes;
+    int queued_min_messages;
     int check_crcs;
     int isolation_level; /* CLIENT_READ_* */
 } client_conf_t;

@@ -146,9 +146,12 @@ static void ev_done_locked(kc_consumer_t *c, cons_ev_t *ev)
 {
     cons_part_t *p = ev->part;
     if (p && ev->bytes) {
-        int was_over = p->queued_bytes >= c->queue_limit;
+        int64_t min_msgs = c->conf->queued_min_messages;
+        int was_over = p->queued_bytes >= c->queue_limit || p->queued_msgs >= min_msgs;
         p->queued_bytes -= ev->bytes < p->queued_bytes ? ev->bytes : p->queued_bytes;
-        if (was_over && p->queued_bytes < c->queue_limit) fetch_kick(c);
+        p->queued_msgs -= ev->msgs < p->queued_msgs ? ev->msgs : p->queued_msgs;
+        if (was_over && p->queued_bytes < c->queue_limit && p->queued_msgs < min_msgs)
+            fetch_kick(c);
     }
     cons_ev_free(ev);
 }

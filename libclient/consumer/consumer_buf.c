@@ -18,13 +18,19 @@ struct cons_blk {
 #define CONS_BLK_MIN 4096
 #define CONS_ALIGN   _Alignof(max_align_t)
 
-cons_buf_t *cons_buf_new(void *data)
+cons_buf_t *cons_buf_new_fn(void *data, void (*free_fn)(void *))
 {
     cons_buf_t *b = calloc(1, sizeof(*b));
     if (!b) return NULL;
     atomic_init(&b->refs, 1);
     b->data = data;
+    b->free_fn = free_fn;
     return b;
+}
+
+cons_buf_t *cons_buf_new(void *data)
+{
+    return cons_buf_new_fn(data, free);
 }
 
 void cons_buf_ref(cons_buf_t *b)
@@ -42,7 +48,7 @@ void cons_buf_unref(cons_buf_t *b)
         free(k);
         k = next;
     }
-    free(b->data);
+    if (b->data) b->free_fn(b->data);
     free(b);
 }
 

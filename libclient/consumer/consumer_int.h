@@ -40,7 +40,8 @@ typedef struct cons_blk cons_blk_t;
  * reference; the parser holds one while it reads. */
 typedef struct cons_buf {
     atomic_int refs;
-    void *data; /* owned, free()d with the buffer; may be NULL */
+    void *data; /* owned, released with free_fn (free) with the buffer; may be NULL */
+    void (*free_fn)(void *);
     cons_blk_t *blks;
     uint8_t *cur; /* bump allocation in blks (the poll thread only) */
     size_t left;
@@ -49,6 +50,8 @@ typedef struct cons_buf {
 /* A buffer owning data (may be NULL), one reference. NULL when out of memory
  * (data is then not freed). */
 cons_buf_t *cons_buf_new(void *data);
+/* The same for data released with free_fn (a net frame: net_frame_free). */
+cons_buf_t *cons_buf_new_fn(void *data, void (*free_fn)(void *));
 void cons_buf_ref(cons_buf_t *b);
 void cons_buf_unref(cons_buf_t *b);
 /* n bytes (aligned for any type) living as long as b; min_blk sizes a new
@@ -91,6 +94,7 @@ typedef struct cons_part {
     int paused;
     int64_t lo, hi, lso; /* from the last fetch response; -1 before */
     size_t queued_bytes; /* fetched data waiting to be polled */
+    int64_t queued_msgs; /* records in it (batch headers' counts) */
     int64_t committed;   /* last offset committed by auto-commit, -1 */
 
     /* I/O */
@@ -139,6 +143,7 @@ struct cons_ev {
     size_t len;
     int64_t start_offset;    /* records before it are skipped */
     size_t bytes;            /* counted in part->queued_bytes */
+    int64_t msgs;            /* counted in part->queued_msgs */
     cons_aborted_t *aborted; /* read_committed: sorted by first_offset */
     int naborted;
 

@@ -140,8 +140,11 @@ static int begin_batch(cons_reader_t *rd, kc_err_t *err, char *errstr, size_t es
                 return 0;
             }
         }
+        /* Blocks stay well under malloc's mmap threshold: blocks of a few
+         * dozen KiB are reused from the heap, while a block per large batch
+         * was mapped and unmapped each time (page faults per record). */
         int32_t n = rd->bv.h.record_count > 0 ? rd->bv.h.record_count : 64;
-        if (n > 4096) n = 4096;
+        if (n > 192) n = 192;
         rd->blk_hint = (size_t)n * (sizeof(cons_msg_t) + 16) + 256;
         rd->in_batch = 1;
         return 1;

@@ -408,7 +408,10 @@ static void fetch_pass(kc_consumer_t *c)
             (!next_retry || p->retry_at_ms < next_retry))
             next_retry = p->retry_at_ms;
         if (p->state != PART_FETCHING || p->fetch_node >= 0 || p->paused) continue;
-        if (p->queued_bytes >= c->queue_limit) continue; /* the poll thread kicks us */
+        /* Over either bound the poll thread kicks us once it drained. */
+        if (p->queued_bytes >= c->queue_limit ||
+            p->queued_msgs >= (int64_t)c->conf->queued_min_messages)
+            continue;
         if (p->retry_at_ms > now) {
             if (!next_retry || p->retry_at_ms < next_retry) next_retry = p->retry_at_ms;
             continue;
@@ -532,11 +535,12 @@ static cons_ev_t *part_response(kc_consumer_t *c, cons_part_t *p,
         proto_batch_iter_t bi;
         proto_batch_view_t v;
         proto_batch_iter_init(&bi, pd->records.ptr, (size_t)pd->records.len);
-        int64_t next = -1;
+        int64_t next = -1, msgs = 0;
         const uint8_t *end = pd->records.ptr;
         while (proto_batch_iter_next(&bi, &v)) {
             next = proto_batch_view_next_offset(&v);
             end = v.data + v.size;
+            msgs += v.h.record_count > 0 ? v.h.record_count : 1;
         }
         if (next < 0 && bi.err) {
             p->retry_at_ms = now + (uint64_t)c->conf->retry_backoff_max_ms;
@@ -556,9 +560,9 @@ static cons_ev_t *part_response(kc_consumer_t *c, cons_part_t *p,
         }
         if (!*bufp) {
             void *frame = net_resp_take_frame(resp);
-            *bufp = frame ? cons_buf_new(frame) : NULL;
+            *bufp = frame ? cons_buf_new_fn(frame, net_frame_free) : NULL;
             if (!*bufp) {
-                free(frame);
+                net_frame_free(frame);
                 p->retry_at_ms = now + (uint64_t)c->conf->retry_backoff_ms;
                 return NULL;
             }
@@ -573,6 +577,7 @@ static cons_ev_t *part_response(kc_consumer_t *c, cons_part_t *p,
         ev->data = pd->records.ptr;
         ev->len = (size_t)(end - pd->records.ptr);
         ev->bytes = ev->len;
+        ev->msgs = msgs;
         ev->start_offset = p->fetch_pos;
         if (c->conf->isolation_level == CLIENT_READ_COMMITTED && pd->aborted_transactions.n > 0) {
             int na = pd->aborted_transactions.n;
@@ -717,7 +722,10 @@ static void on_fetch(const net_resp_t *resp, void *opaque)
         for (cons_ev_t *ev = head.next; ev;) {
             cons_ev_t *next = ev->next;
             ev->next = NULL;
-            if (ev->part) ev->part->queued_bytes += ev->bytes;
+            if (ev->part) {
+                ev->part->queued_bytes += ev->bytes;
+                ev->part->queued_msgs += ev->msgs;
+            }
             cons_enqueue_locked(c, ev);
             ev = next;
         }

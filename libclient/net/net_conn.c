@@ -73,6 +73,9 @@ struct net_conn {
     struct event *ev_timer;    /* backoff (DOWN) or connect time-out (CONNECTING) */
     struct event *ev_dispatch; /* activated by API calls: connect and write */
     struct evbuffer *in, *out;
+    uint8_t *big; /* a large frame being read into its own buffer, or NULL */
+    int32_t big_size;
+    size_t big_have;
     struct addrinfo *ais, *ai_next;
     char conn_err[200]; /* why the last address failed */
 
@@ -125,6 +128,7 @@ static void conn_free(net_conn_t *c)
 {
     if (c->ais) freeaddrinfo(c->ais);
     if (c->in) evbuffer_free(c->in);
+    net_frame_free(c->big);
     if (c->out) evbuffer_free(c->out);
     free(c->host);
     free(c->client_id);
@@ -178,6 +182,8 @@ static void close_socket(net_conn_t *c)
     c->fd = -1;
     c->tp_ctx = NULL;
     evbuffer_drain(c->in, evbuffer_get_length(c->in));
+    net_frame_free(c->big);
+    c->big = NULL;
     evbuffer_drain(c->out, evbuffer_get_length(c->out));
 }
 
@@ -520,32 +526,53 @@ static void handle_frame(net_conn_t *c, uint8_t **framep, int32_t size)
     proto_arena_destroy(&arena);
 }
 
-static void do_read(net_conn_t *c)
+/* Reads into the input buffer, or straight into a large frame's own buffer
+ * once its header is known (no copy out of the evbuffer, no chains
+ * allocated and freed per read). 1 when something was read, 0 when the
+ * socket is drained, -1 when the connection failed. */
+static int read_some(net_conn_t *c, size_t *got)
 {
-    unsigned gen = c->gen;
-    size_t got = 0;
-    while (got < NET_READ_ROUND) {
-        struct evbuffer_iovec v;
-        if (evbuffer_reserve_space(c->in, NET_READ_CHUNK, &v, 1) < 1) {
-            conn_fail(c, KC_ERR__NO_MEMORY, "out of memory reading");
-            return;
-        }
-        ssize_t n = c->conf.transport->read(c->tp_ctx, c->fd, v.iov_base, v.iov_len);
-        if (n == 0) {
-            conn_fail(c, KC_ERR__TRANSPORT, "connection closed by the broker");
-            return;
-        }
-        if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-            conn_fail(c, KC_ERR__TRANSPORT, "read failed: %s", strerror(errno));
-            return;
-        }
+    struct evbuffer_iovec v;
+    if (c->big) {
+        v.iov_base = c->big + c->big_have;
+        v.iov_len = (size_t)c->big_size - c->big_have;
+    } else if (evbuffer_reserve_space(c->in, NET_READ_CHUNK, &v, 1) < 1) {
+        conn_fail(c, KC_ERR__NO_MEMORY, "out of memory reading");
+        return -1;
+    }
+    size_t want = v.iov_len;
+    ssize_t n = c->conf.transport->read(c->tp_ctx, c->fd, v.iov_base, v.iov_len);
+    if (n == 0) {
+        conn_fail(c, KC_ERR__TRANSPORT, "connection closed by the broker");
+        return -1;
+    }
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+        conn_fail(c, KC_ERR__TRANSPORT, "read failed: %s", strerror(errno));
+        return -1;
+    }
+    *got += (size_t)n;
+    if (c->big) {
+        c->big_have += (size_t)n;
+    } else {
         v.iov_len = (size_t)n;
         evbuffer_commit_space(c->in, &v, 1);
-        got += (size_t)n;
-        if ((size_t)n < NET_READ_CHUNK) break;
     }
-    while (!c->destroying && c->gen == gen) {
+    return (size_t)n < want ? 0 : 1;
+}
+
+/* Hands complete frames to handle_frame; starts a direct read for a large
+ * frame not yet all there. 0, or -1 when the connection failed. */
+static int parse_frames(net_conn_t *c, unsigned gen)
+{
+    if (c->big && c->big_have == (size_t)c->big_size) {
+        uint8_t *frame = c->big;
+        int32_t size = c->big_size;
+        c->big = NULL;
+        handle_frame(c, &frame, size);
+        net_frame_free(frame);
+    }
+    while (!c->destroying && c->gen == gen && !c->big) {
         size_t len = evbuffer_get_length(c->in);
         uint8_t hdr[4];
         if (len < 4) break;
@@ -560,20 +587,40 @@ static void do_read(net_conn_t *c)
                       "response frame of %d bytes exceeds "
                       "receive.message.max.bytes (%d)",
                       (int)size, c->conf.max_frame);
-            return;
+            return -1;
         }
-        if (len < (size_t)size + 4) break;
-        uint8_t *frame = malloc((size_t)size);
+        int complete = len >= (size_t)size + 4;
+        if (!complete && size < NET_REF_MIN) break;
+        uint8_t *frame = net_frame_alloc((size_t)size);
         if (!frame) {
             conn_fail(c, KC_ERR__NO_MEMORY, "out of memory for a %d-byte response", (int)size);
-            return;
+            return -1;
         }
         evbuffer_drain(c->in, 4);
+        if (!complete) {
+            c->big = frame;
+            c->big_size = size;
+            c->big_have = evbuffer_remove(c->in, frame, len - 4) > 0 ? len - 4 : 0;
+            break;
+        }
         evbuffer_remove(c->in, frame, (size_t)size);
         handle_frame(c, &frame, size);
-        free(frame);
+        net_frame_free(frame);
     }
-    if (!c->destroying && c->gen == gen) dispatch(c);
+    return 0;
+}
+
+static void do_read(net_conn_t *c)
+{
+    unsigned gen = c->gen;
+    size_t got = 0;
+    for (;;) {
+        int rc = read_some(c, &got);
+        if (rc < 0) return;
+        if (parse_frames(c, gen) < 0 || c->destroying || c->gen != gen) return;
+        if (rc == 0 || got >= NET_READ_ROUND) break;
+    }
+    dispatch(c);
 }
 
 /* ---- connecting ---- */

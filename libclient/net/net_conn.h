@@ -31,6 +31,7 @@
 #ifndef NET_CONN_H
 #define NET_CONN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "kc/kc_err.h"
@@ -70,12 +71,17 @@ typedef struct net_resp {
     uint8_t **frame_slot_; /* see net_resp_take_frame() */
 } net_resp_t;
 
-/* Inside a response callback: takes ownership of the received frame (free()
- * it), so the bytes and strings of body, which point into it, outlive the
+/* Inside a response callback: takes ownership of the received frame (free
+ * it with net_frame_free()), so the bytes and strings of body, which point into it, outlive the
  * callback (the consumer keeps fetched records this way, without a copy).
  * The decoded structs themselves still die with the arena. NULL when
  * err != 0 or already taken. */
 void *net_resp_take_frame(const net_resp_t *resp);
+
+/* Buffers for received frames (any thread): large ones are recycled
+ * through a small process-wide cache (net_frame.c). */
+void *net_frame_alloc(size_t size);
+void net_frame_free(void *frame);
 
 typedef void (*net_resp_cb)(const net_resp_t *resp, void *opaque);
 
