@@ -1,9 +1,11 @@
 /* FindCoordinator, and the connection to the coordinator.
  *
  * The coordinator gets a connection of its own, registered under a node id
- * no broker has (as the Java client does): a JoinGroup that the broker
- * parks until the rebalance completes must not hold up fetches, and Kafka
- * answers one request per connection at a time. */
+ * no broker has (as the Java client does): a broker answers a connection's
+ * requests in order, so a JoinGroup it parks until the rebalance completes
+ * would hold up everything behind it. The id is negative, like the
+ * bootstrap entries', so requests for "any broker" (metadata) stay off it
+ * while learned brokers answer. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -72,7 +74,7 @@ static void on_find(cgrp_t *g, cgrp_req_t *r, const net_resp_t *resp)
         return;
     }
     char *h = cgrp_strdup_slice(host);
-    int32_t conn = INT32_MAX - node;
+    int32_t conn = INT32_MIN + 1 + node;
     if (!h || !client_broker_upsert(g->c, conn, h, port, NULL)) {
         free(h);
         retry_later(g);

@@ -110,7 +110,7 @@ struct cgrp {
 
     /* Coordinator */
     int32_t coord_id;   /* the broker's node id, -1 unknown */
-    int32_t coord_conn; /* our own node id for its connection */
+    int32_t coord_conn; /* our own (negative) node id for its connection */
     int coord_inflight;
     int coord_attempt;
     struct event *coord_timer;

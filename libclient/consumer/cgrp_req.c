@@ -58,7 +58,9 @@ kc_err_t cgrp_req_send(cgrp_req_t *r, int32_t node, int attempt, int16_t api_key
                                    on_resp, r)
                 : KC_ERR__NOENT;
     } else {
-        err = client_broker_request(g->c, node, api_key, &r->body, timeout_ms, 0, on_resp, r);
+        net_conn_t *conn = client_broker_conn(g->c, node);
+        err = conn ? net_request_send(conn, api_key, &r->body, timeout_ms, 0, on_resp, r)
+                   : KC_ERR__NOENT;
     }
     if (err) {
         LIST_REMOVE(r, link);
@@ -69,7 +71,7 @@ kc_err_t cgrp_req_send(cgrp_req_t *r, int32_t node, int attempt, int16_t api_key
 
 kc_err_t cgrp_req_send_coord(cgrp_req_t *r, int16_t api_key, int timeout_ms)
 {
-    if (r->g->coord_conn < 0) {
+    if (r->g->coord_id < 0) {
         cgrp_req_free(r);
         return KC_ERR__STATE;
     }

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "client_int.h"
 #include "test_client_cgrp_util.h"
 
 static tbroker_t broker;
@@ -36,8 +37,22 @@ static void do_nothing(client_t *c, void *arg)
     (void)arg;
 }
 
+typedef struct pick_call {
+    member_t *m;
+    int32_t picked, coord_conn;
+} pick_call_t;
+
+static void do_pick(client_t *c, void *arg)
+{
+    pick_call_t *p = arg;
+    client_broker_t *b = client_broker_pick(c, 0);
+    p->picked = b ? b->node_id : -1;
+    p->coord_conn = p->m->g->coord_conn;
+}
+
 /* One member: every partition, generation >= 1, a member id from the
- * KIP-394 round. */
+ * KIP-394 round; requests for "any broker" do not go to the coordinator's
+ * own connection (where a parked JoinGroup would hold them up). */
 static void test_one_member_gets_all(void **state)
 {
     (void)state;
@@ -51,6 +66,10 @@ static void test_one_member_gets_all(void **state)
     assert_int_equal(s[0].nrevoke, 0);
     assert_int_equal(s[0].nlost, 0);
     snaps_free(s, 1);
+    pick_call_t pc = {m, 0, 0};
+    assert_int_equal(client_call(m->c, do_pick, &pc), 0);
+    assert_true(pc.picked >= 0);
+    assert_true(pc.picked != pc.coord_conn);
     m_free(m);
 }
 
