@@ -322,7 +322,8 @@ void client_metadata_start(client_t *c, client_op_t *op)
     op->client = c;
     op->timer = evtimer_new(c->base, on_md_timer, op);
     proto_msg_init(&proto_metadata_request_desc, &op->req);
-    op->req.allow_auto_topic_creation = false;
+    /* Only a request naming its topics can create one; "all topics" never does. */
+    op->req.allow_auto_topic_creation = !op->all_topics && client_conf(c)->allow_auto_create_topics;
     if (op->all_topics) {
         op->req.topics.v = NULL;
         op->req.topics.n = -1;
