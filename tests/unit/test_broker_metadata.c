@@ -73,7 +73,7 @@ static void test_api_versions_too_new(void **state)
     proto_put_i32_at(&w, at, (int32_t)(w.len - 4));
     assert_int_equal(harness_send_all(fd, w.data, w.len), 0);
     proto_wbuf_free(&w);
-    size_t len;
+    size_t len = 0;
     uint8_t *frame = harness_recv_frame(fd, &len, 5000);
     assert_non_null(frame);
     proto_rbuf_t r;
