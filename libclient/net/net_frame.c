@@ -11,7 +11,7 @@
 #include "net/net_conn.h"
 
 #define FRAME_POOL_MIN   (64 * 1024)        /* smaller frames: plain malloc */
-#define FRAME_POOL_SLOTS 8                  /* buffers kept */
+#define FRAME_POOL_SLOTS 4                  /* buffers kept */
 #define FRAME_POOL_MAX   ((size_t)16 << 20) /* larger ones are not kept */
 
 typedef struct frame_hdr {
