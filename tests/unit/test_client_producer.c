@@ -381,11 +381,12 @@ static void test_unknown_topic_partition(void **state)
     const char *topic = "prod-known";
     assert_int_equal(tp_create_topic(broker.addr, topic, 2, NULL, NULL), 0);
     tp_drs_t drs = {0};
-    kc_producer_t *p = tp_producer(broker.addr, &drs, NULL);
+    const char *props[] = {"allow.auto.create.topics", "false", NULL};
+    kc_producer_t *p = tp_producer(broker.addr, &drs, props);
     assert_non_null(p);
     /* Before the metadata: accepted, then reported UNKNOWN_PARTITION. */
     assert_int_equal(tp_produce(p, topic, 9, NULL, "x", 1), 0);
-    /* A topic the cluster lacks (kc does not ask for auto-creation). */
+    /* A topic the cluster lacks (and is not asked to create). */
     assert_int_equal(tp_produce(p, "prod-no-such-topic", KC_PARTITION_ANY, NULL, "x", 2), 0);
     assert_int_equal(kc_flush(p, 30000), 0);
     assert_int_equal(drs.n, 2);
@@ -395,6 +396,18 @@ static void test_unknown_topic_partition(void **state)
     /* Once known: refused at once. */
     assert_int_equal(tp_produce(p, topic, 9, NULL, "x", 3), KC_ERR__UNKNOWN_PARTITION);
     assert_int_equal(tp_produce(p, "prod-no-such-topic", 0, NULL, "x", 4), KC_ERR__UNKNOWN_TOPIC);
+    kc_producer_destroy(p, 5000);
+    tp_drs_free(&drs);
+
+    /* A producer asks for missing topics by default (allow.auto.create.topics),
+     * and kc-broker creates them: the record waits for the topic, then goes. */
+    p = tp_producer(broker.addr, &drs, NULL);
+    assert_non_null(p);
+    assert_int_equal(tp_produce(p, "prod-auto-created", KC_PARTITION_ANY, NULL, "x", 5), 0);
+    assert_int_equal(kc_flush(p, 30000), 0);
+    assert_int_equal(drs.n, 1);
+    assert_int_equal(drs.v[0].err, 0);
+    assert_int_equal(drs.v[0].offset, 0);
     kc_producer_destroy(p, 5000);
     tp_drs_free(&drs);
 }
