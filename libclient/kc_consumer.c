@@ -917,7 +917,7 @@ void kc_consumer_destroy(kc_consumer_t *c)
         cons_reader_end(&c->rd);
         cons_ev_free(ev);
     }
-    free(c->rd.open_aborts);
+    cons_reader_free(&c->rd);
     cons_ev_t *ev;
     while ((ev = pop_locked(c)))
         cons_ev_free(ev);

@@ -5,6 +5,7 @@
  * point into, one block per batch or so. Each message holds a reference to
  * the buffer; the last kc_message_destroy() (from any thread) frees the
  * data and the blocks together. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,11 +13,54 @@
 
 struct cons_blk {
     cons_blk_t *next;
+    size_t size;
     _Alignas(max_align_t) uint8_t mem[];
 };
 
-#define CONS_BLK_MIN 4096
-#define CONS_ALIGN   _Alignof(max_align_t)
+/* Blocks have one standard size and are recycled through a small
+ * process-wide cache: freed blocks handed back to malloc were trimmed from
+ * the heap and faulted in again for the next batch, a page fault every few
+ * dozen records. */
+#define CONS_BLK_STD   32768
+#define CONS_BLK_CACHE 64
+#define CONS_ALIGN     _Alignof(max_align_t)
+
+static pthread_mutex_t blk_lock = PTHREAD_MUTEX_INITIALIZER;
+static cons_blk_t *blk_cache;
+static int blk_cached;
+
+static cons_blk_t *blk_get(size_t size)
+{
+    if (size <= CONS_BLK_STD) {
+        pthread_mutex_lock(&blk_lock);
+        cons_blk_t *k = blk_cache;
+        if (k) {
+            blk_cache = k->next;
+            blk_cached--;
+        }
+        pthread_mutex_unlock(&blk_lock);
+        if (k) return k;
+        size = CONS_BLK_STD;
+    }
+    cons_blk_t *k = malloc(sizeof(*k) + size);
+    if (k) k->size = size;
+    return k;
+}
+
+static void blk_put(cons_blk_t *k)
+{
+    if (k->size == CONS_BLK_STD) {
+        pthread_mutex_lock(&blk_lock);
+        if (blk_cached < CONS_BLK_CACHE) {
+            k->next = blk_cache;
+            blk_cache = k;
+            blk_cached++;
+            k = NULL;
+        }
+        pthread_mutex_unlock(&blk_lock);
+    }
+    free(k);
+}
 
 cons_buf_t *cons_buf_new_fn(void *data, void (*free_fn)(void *))
 {
@@ -45,7 +89,7 @@ void cons_buf_unref(cons_buf_t *b)
     cons_blk_t *k = b->blks;
     while (k) {
         cons_blk_t *next = k->next;
-        free(k);
+        blk_put(k);
         k = next;
     }
     if (b->data) b->free_fn(b->data);
@@ -55,15 +99,14 @@ void cons_buf_unref(cons_buf_t *b)
 void *cons_buf_alloc(cons_buf_t *b, size_t n, size_t min_blk)
 {
     n = (n + CONS_ALIGN - 1) & ~(CONS_ALIGN - 1);
+    (void)min_blk;
     if (n > b->left) {
-        size_t sz = n > min_blk ? n : min_blk;
-        if (sz < CONS_BLK_MIN) sz = CONS_BLK_MIN;
-        cons_blk_t *k = malloc(sizeof(*k) + sz);
+        cons_blk_t *k = blk_get(n);
         if (!k) return NULL;
         k->next = b->blks;
         b->blks = k;
         b->cur = k->mem;
-        b->left = sz;
+        b->left = k->size;
     }
     void *p = b->cur;
     b->cur += n;

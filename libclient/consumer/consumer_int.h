@@ -174,6 +174,7 @@ typedef struct cons_reader {
     int nopen, capopen;
     int check_crcs;
     int read_committed;
+    proto_wbuf_t scratch; /* decompression, reused batch after batch */
 } cons_reader_t;
 
 /* Starts reading ev (a DATA event). */
@@ -181,8 +182,10 @@ void cons_reader_start(cons_reader_t *rd, cons_ev_t *ev, int check_crcs, int rea
 /* The next record as a message; NULL at the end of the data. A corrupt
  * batch ends the data with *err and errstr set (the caller reports it). */
 kc_message_t *cons_reader_next(cons_reader_t *rd, kc_err_t *err, char *errstr, size_t errstr_size);
-/* Releases what the reader holds (not ev). */
+/* Releases what the reader holds for ev (not ev). */
 void cons_reader_end(cons_reader_t *rd);
+/* Frees the reader's own memory (after the last cons_reader_end). */
+void cons_reader_free(cons_reader_t *rd);
 
 /* ---- the consumer ---- */
 

@@ -11,15 +11,18 @@
 #include <string.h>
 
 #include "consumer/consumer_int.h"
+#include "net/net_conn.h"
 #include "proto_compress.h"
 
 void cons_reader_start(cons_reader_t *rd, cons_ev_t *ev, int check_crcs, int read_committed)
 {
     int64_t *open = rd->open_aborts;
     int cap = rd->capopen;
+    proto_wbuf_t scratch = rd->scratch;
     memset(rd, 0, sizeof(*rd));
     rd->open_aborts = open;
     rd->capopen = cap;
+    rd->scratch = scratch;
     rd->ev = ev;
     rd->check_crcs = check_crcs;
     rd->read_committed = read_committed;
@@ -31,6 +34,14 @@ static void drop_dbuf(cons_reader_t *rd)
     cons_buf_unref(rd->dbuf);
     rd->dbuf = NULL;
     rd->topic_in_dbuf = NULL;
+}
+
+void cons_reader_free(cons_reader_t *rd)
+{
+    free(rd->open_aborts);
+    rd->open_aborts = NULL;
+    rd->nopen = rd->capopen = 0;
+    proto_wbuf_free(&rd->scratch);
 }
 
 void cons_reader_end(cons_reader_t *rd)
@@ -118,26 +129,35 @@ static int begin_batch(cons_reader_t *rd, kc_err_t *err, char *errstr, size_t es
         if (proto_batch_view_next_offset(&rd->bv) <= rd->ev->start_offset) continue;
         if (skip_batch(rd, &rd->bv)) continue;
         drop_dbuf(rd);
-        proto_wbuf_t scratch = {0};
         int compressed = proto_batch_view_codec(&rd->bv) != PROTO_CODEC_NONE;
         int rc = proto_record_iter_init(&rd->ri, &rd->bv, rd->check_crcs,
-                                        compressed ? &scratch : NULL, 0);
+                                        compressed ? &rd->scratch : NULL, 0);
         if (rc) {
-            proto_wbuf_free(&scratch);
             *err = (kc_err_t)rc;
             snprintf(errstr, es, "batch at offset %lld: %s", (long long)rd->bv.h.base_offset,
                      rd->ri.errstr);
             return 0;
         }
         if (compressed) {
-            /* The records now point into scratch.data: it becomes a buffer of
-             * its own that the messages keep alive. */
-            rd->dbuf = cons_buf_new(scratch.data);
+            /* Decompressed into the reader's warm scratch, then copied into a
+             * recycled buffer the batch's messages keep alive: a copy costs
+             * less than faulting in a fresh buffer per batch. The iterator is
+             * moved onto the copy. */
+            size_t n = rd->scratch.len;
+            uint8_t *copy = net_frame_alloc(n ? n : 1);
+            rd->dbuf = copy ? cons_buf_new_fn(copy, net_frame_free) : NULL;
             if (!rd->dbuf) {
-                proto_wbuf_free(&scratch);
+                net_frame_free(copy);
                 *err = KC_ERR__NO_MEMORY;
                 snprintf(errstr, es, "out of memory");
                 return 0;
+            }
+            if (n) {
+                memcpy(copy, rd->scratch.data, n);
+                rd->ri.p = copy + (rd->ri.p - rd->scratch.data);
+                rd->ri.end = copy + (rd->ri.end - rd->scratch.data);
+            } else {
+                rd->ri.p = rd->ri.end = copy;
             }
         }
         /* Blocks stay well under malloc's mmap threshold: blocks of a few

@@ -63,7 +63,7 @@ static int read_ev(cons_ev_t *ev, int read_committed, kc_message_t **out, int ma
         out[n++] = m;
     }
     cons_reader_end(&rd);
-    free(rd.open_aborts);
+    cons_reader_free(&rd);
     return n;
 }
 
