@@ -10,6 +10,7 @@
 #include <event2/thread.h>
 
 #include "client_int.h"
+#include "client_mock.h"
 #include "kc_conf_int.h"
 #include "util/log.h"
 
@@ -258,7 +259,7 @@ net_conn_t *client_broker_conn(client_t *c, int32_t node_id)
  * "PLAINTEXT://" in front of each as in listeners. */
 static int add_bootstrap(client_t *c, char *errstr, size_t errstr_size)
 {
-    const char *s = c->conf->bootstrap_servers;
+    const char *s = c->mock ? client_mock_bootstrap(c->mock) : c->conf->bootstrap_servers;
     if (!s || !*s) {
         snprintf(errstr, errstr_size, "bootstrap.servers is not set");
         return -1;
@@ -340,6 +341,7 @@ static void client_free(client_t *c)
     if (c->base) event_base_free(c->base);
     pthread_cond_destroy(&c->cond);
     pthread_mutex_destroy(&c->lock);
+    client_mock_destroy(c->mock); /* after the connections to it */
     free(c);
 }
 
@@ -389,7 +391,9 @@ client_t *client_new(kc_conf_t *conf, char *errstr, size_t errstr_size)
     }
     util_hmap_init(&c->topics);
     client_metadata_init(c);
-    if (add_bootstrap(c, errstr, errstr_size) != 0) {
+    if (cc->test_mock_num_brokers > 0)
+        c->mock = client_mock_start(cc->test_mock_num_brokers, errstr, errstr_size);
+    if ((cc->test_mock_num_brokers > 0 && !c->mock) || add_bootstrap(c, errstr, errstr_size) != 0) {
         c->kconf = NULL;
         client_free(c);
         return NULL;

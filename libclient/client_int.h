@@ -99,6 +99,7 @@ struct client {
     int refresh_again;
     uint64_t refreshes;
     int stopping;
+    struct client_mock *mock; /* test.mock.num.brokers (client_mock.h); owned */
 };
 
 uint64_t client_now_ms(void);

@@ -207,8 +207,8 @@ kc_mock_cluster_t *kc_mock_cluster_new_with(int broker_count, const char *const 
         return NULL;
     }
     mc->thread_started = 1;
-    log_info("mock cluster of %d broker%s: %s", broker_count, broker_count == 1 ? "" : "s",
-             mc->bootstrap);
+    log_debug("mock cluster of %d broker%s: %s", broker_count, broker_count == 1 ? "" : "s",
+              mc->bootstrap);
     return mc;
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs a kc build into a temporary prefix, then builds and runs hello.c
 # against the installed copy three ways (pkg-config; find_package with kc::kc;
-# with kc::kc_static) and checks the shared library's ABI hygiene.
+# with kc::kc_static) and checks the shared libraries' ABI hygiene; then the
+# mock example through pkg-config kc-mock.
 #   install_test.sh BUILD_DIR SOURCE_DIR CC LIBDIR VERSION [EXTRA_CFLAGS]
 set -euo pipefail
 build=$1 src=$2 cc=$3 libdir=$4 version=$5 extra_cflags=${6:-}
@@ -55,6 +56,20 @@ echo "ok: SONAME $soname"
 bad=$(nm -D --defined-only "$so" | awk '$2 ~ /^[A-Z]$/ && $3 !~ /^kc_/ {print $3}')
 [ -z "$bad" ] || fail "libkc.so exports non-kc_ symbols: $(echo $bad)"
 echo "ok: exports $(nm -D --defined-only "$so" | awk '$2 ~ /^[A-Z]$/' | wc -l) symbols, all kc_"
+
+# 4. libkc-mock: only kc_mock_ symbols exported (its broker, codec and
+# utility copies stay private), and the mock example built through
+# pkg-config kc-mock and run against the installed libraries.
+mso=$(readlink -f "$lib/libkc-mock.so")
+bad=$(nm -D --defined-only "$mso" | awk '$2 ~ /^[A-Z]$/ && $3 !~ /^kc_mock_/ {print $3}')
+[ -z "$bad" ] || fail "libkc-mock.so exports non-kc_mock_ symbols: $(echo $bad)"
+echo "ok: libkc-mock exports $(nm -D --defined-only "$mso" | awk '$2 ~ /^[A-Z]$/' | wc -l) symbols, all kc_mock_"
+mflags=$(pkg-config --cflags --libs kc kc-mock) || fail "pkg-config does not find kc-mock"
+# shellcheck disable=SC2086
+"$cc" $extra_cflags -o "$tmp/mock_app" "$src/../../examples/mock_test_app.c" $mflags ||
+    fail "mock example build through pkg-config failed"
+out=$(LD_LIBRARY_PATH=$lib "$tmp/mock_app" 2>&1) || fail "mock example: exited $?: $out"
+echo "ok: mock example -> ${out##*$'\n'}"
 
 # Only the public headers are installed.
 extra=$(cd "$prefix/include" && find . -type f ! -path './kc/*.h')
