@@ -288,6 +288,56 @@ static void free_frame(const void *data, size_t len, void *arg)
     free((void *)data);
 }
 
+/* Record bytes left out of an encoded Produce frame, spliced back in by
+ * reference when the frame goes to the output buffer. */
+typedef struct net_splices {
+    struct {
+        size_t at;
+        const uint8_t *ptr;
+        int32_t len;
+    } v[64];
+    int n;
+    int overflow;
+    size_t bytes;
+} net_splices_t;
+
+static void on_records(void *arg, const proto_slice_t *records, size_t at)
+{
+    net_splices_t *sp = arg;
+    if (sp->n == 64) {
+        sp->overflow = 1;
+        return;
+    }
+    sp->v[sp->n].at = at;
+    sp->v[sp->n].ptr = records->ptr;
+    sp->v[sp->n].len = records->len;
+    sp->n++;
+    sp->bytes += (size_t)records->len;
+}
+
+/* Appends the frame w with sp's record bytes referenced in place: Produce
+ * batches reach the socket without being copied into the frame. Their
+ * memory is the request body's, borrowed until the callback, which fires
+ * only after the output buffer let go of them (a reset drains it first). */
+static int out_add_spliced(net_conn_t *c, const proto_wbuf_t *w, const net_splices_t *sp)
+{
+    /* Built aside, so a failure leaves no partial frame in the output. */
+    struct evbuffer *f = evbuffer_new();
+    if (!f) return -1;
+    size_t from = 0;
+    int rc = 0;
+    for (int i = 0; i < sp->n && rc == 0; i++) {
+        rc = evbuffer_add(f, w->data + from, sp->v[i].at - from);
+        if (rc == 0 && sp->v[i].len > 0)
+            rc = evbuffer_add_reference(f, sp->v[i].ptr, (size_t)sp->v[i].len, NULL, NULL);
+        from = sp->v[i].at;
+    }
+    if (rc == 0) rc = evbuffer_add(f, w->data + from, w->len - from);
+    if (rc == 0) rc = evbuffer_add_buffer(c->out, f);
+    evbuffer_free(f);
+    return rc;
+}
+
 /* Encodes req as a frame at the end of the output buffer and moves it to the
  * in-flight queue. Returns 0 or a kc_err_t with errstr. */
 static kc_err_t req_write(net_conn_t *c, net_req_t *req, char *errstr, size_t errstr_size)
@@ -306,12 +356,35 @@ static kc_err_t req_write(net_conn_t *c, net_req_t *req, char *errstr, size_t er
     } scratch;
     const void *body =
         net_body_for_version(req->api_key, req->version, req->body, &scratch, sizeof(scratch));
-    int err = proto_request_encode(req->api_key, req->version, body, &w, errstr, errstr_size);
+    /* Produce: the batches stay where the producer built them. Not with
+     * acks=0, whose callback (and the batch's release) comes as soon as the
+     * frame is queued. */
+    net_splices_t *sp = NULL;
+    int err;
+    if (req->api_key == PROTO_API_PRODUCE && !(req->flags & NET_REQ_NO_RESPONSE))
+        sp = calloc(1, sizeof(*sp));
+    if (sp) {
+        size_t start = w.len;
+        err = proto_msg_encode_split(proto_api_find(req->api_key)->request, req->version, body, &w,
+                                     on_records, sp, errstr, errstr_size);
+        if (!err && sp->overflow) {
+            w.len = start;
+            free(sp);
+            sp = NULL;
+        }
+    }
+    if (!sp) err = proto_request_encode(req->api_key, req->version, body, &w, errstr, errstr_size);
     if (!err && w.oom) {
         err = KC_ERR__NO_MEMORY;
         snprintf(errstr, errstr_size, "out of memory encoding %s", api_name(req->api_key));
     }
-    if (!err) {
+    if (!err && sp) {
+        proto_put_i32_at(&w, 0, (int32_t)(w.len + sp->bytes - 4));
+        if (out_add_spliced(c, &w, sp) != 0) {
+            err = KC_ERR__NO_MEMORY;
+            snprintf(errstr, errstr_size, "out of memory queueing %s", api_name(req->api_key));
+        }
+    } else if (!err) {
         proto_put_i32_at(&w, 0, (int32_t)(w.len - 4));
         /* A large frame (Produce) is handed over rather than copied again. */
         int rc;
@@ -326,6 +399,7 @@ static kc_err_t req_write(net_conn_t *c, net_req_t *req, char *errstr, size_t er
             snprintf(errstr, errstr_size, "out of memory queueing %s", api_name(req->api_key));
         }
     }
+    free(sp);
     proto_wbuf_free(&w);
     if (err) return (kc_err_t)err;
     req->corr = c->next_corr;
