@@ -273,17 +273,20 @@ static void proxy_fault(void *arg, int k)
 
 /* The soak against a broker that checks sequences, five requests in
  * flight: connections cut before or after a request reached the broker. */
+static proxy_t px;
+static int px_running;
+static tbroker_t b;
+
 static void test_idem_soak_kcbroker(void **state)
 {
     (void)state;
-    proxy_t px = {0};
     assert_int_equal(proxy_listen(&px), 0);
-    tbroker_t b;
     assert_int_equal(broker_behind(&b, px.port), 0);
     char *colon = strrchr(b.addr, ':');
     snprintf(px.target_host, sizeof(px.target_host), "%.*s", (int)(colon - b.addr), b.addr);
     px.target_port = atoi(colon + 1);
     assert_int_equal(pthread_create(&px.thread, NULL, proxy_main, &px), 0);
+    px_running = 1;
     char bootstrap[64];
     snprintf(bootstrap, sizeof(bootstrap), "127.0.0.1:%d", px.port);
     const char *topic = "soak";
@@ -311,10 +314,20 @@ static void test_idem_soak_kcbroker(void **state)
     atomic_store(&px.drop_next, 0);
     check_exact_order(bootstrap, topic, SOAK_PARTS, SOAK_RECORDS);
     tp_drs_free(&drs);
-    atomic_store(&px.stop, 1);
-    pthread_join(px.thread, NULL);
-    close(px.lfd);
-    tbroker_stop(&b);
+}
+
+/* Also after a failed assertion: no broker process or proxy thread is left. */
+static int soak_kcbroker_teardown(void **state)
+{
+    (void)state;
+    if (px_running) {
+        atomic_store(&px.stop, 1);
+        pthread_join(px.thread, NULL);
+        px_running = 0;
+    }
+    if (px.lfd > 0) close(px.lfd);
+    if (b.pid > 0) tbroker_stop(&b);
+    return 0;
 }
 
 /* An OUT_OF_ORDER_SEQUENCE_NUMBER (or UNKNOWN_PRODUCER_ID) nothing explains
@@ -402,7 +415,7 @@ int main(void)
         cmocka_unit_test(test_idem_epoch_bump),
         cmocka_unit_test(test_idem_fatal),
         cmocka_unit_test(test_idem_soak_mock),
-        cmocka_unit_test(test_idem_soak_kcbroker),
+        cmocka_unit_test_teardown(test_idem_soak_kcbroker, soak_kcbroker_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
