@@ -62,6 +62,53 @@ static void blk_put(cons_blk_t *k)
     free(k);
 }
 
+/* Decompression buffers, recycled the same way: a batch's records point
+ * into the buffer it was decompressed into, which goes back here when the
+ * last of them is destroyed and serves a later batch already faulted in. */
+#define CONS_SCRATCH_CACHE 4
+
+static pthread_mutex_t scratch_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    void *data;
+    size_t cap;
+} scratch_cache[CONS_SCRATCH_CACHE];
+static int scratch_cached;
+
+void cons_scratch_take(proto_wbuf_t *w)
+{
+    pthread_mutex_lock(&scratch_lock);
+    if (scratch_cached) {
+        scratch_cached--;
+        w->data = scratch_cache[scratch_cached].data;
+        w->cap = scratch_cache[scratch_cached].cap;
+        w->len = 0;
+        w->oom = 0;
+    }
+    pthread_mutex_unlock(&scratch_lock);
+}
+
+static void scratch_give(void *data, size_t cap)
+{
+    pthread_mutex_lock(&scratch_lock);
+    if (scratch_cached < CONS_SCRATCH_CACHE && cap <= ((size_t)16 << 20)) {
+        scratch_cache[scratch_cached].data = data;
+        scratch_cache[scratch_cached].cap = cap;
+        scratch_cached++;
+        data = NULL;
+    }
+    pthread_mutex_unlock(&scratch_lock);
+    free(data);
+}
+
+cons_buf_t *cons_buf_new_scratch(proto_wbuf_t *w)
+{
+    cons_buf_t *b = cons_buf_new_fn(w->data, free);
+    if (!b) return NULL;
+    b->scratch_cap = w->cap;
+    *w = (proto_wbuf_t){0};
+    return b;
+}
+
 cons_buf_t *cons_buf_new_fn(void *data, void (*free_fn)(void *))
 {
     cons_buf_t *b = calloc(1, sizeof(*b));
@@ -92,7 +139,10 @@ void cons_buf_unref(cons_buf_t *b)
         blk_put(k);
         k = next;
     }
-    if (b->data) b->free_fn(b->data);
+    if (b->scratch_cap)
+        scratch_give(b->data, b->scratch_cap);
+    else if (b->data)
+        b->free_fn(b->data);
     free(b);
 }
 

@@ -42,6 +42,7 @@ typedef struct cons_buf {
     atomic_int refs;
     void *data; /* owned, released with free_fn (free) with the buffer; may be NULL */
     void (*free_fn)(void *);
+    size_t scratch_cap; /* data is a recycled decompression buffer of this capacity */
     cons_blk_t *blks;
     uint8_t *cur; /* bump allocation in blks (the poll thread only) */
     size_t left;
@@ -52,6 +53,11 @@ typedef struct cons_buf {
 cons_buf_t *cons_buf_new(void *data);
 /* The same for data released with free_fn (a net frame: net_frame_free). */
 cons_buf_t *cons_buf_new_fn(void *data, void (*free_fn)(void *));
+/* A buffer taking w's memory (w is emptied); it goes back to the cache of
+ * decompression buffers when released. NULL when out of memory. */
+cons_buf_t *cons_buf_new_scratch(proto_wbuf_t *w);
+/* Fills an empty w with a cached decompression buffer, if there is one. */
+void cons_scratch_take(proto_wbuf_t *w);
 void cons_buf_ref(cons_buf_t *b);
 void cons_buf_unref(cons_buf_t *b);
 /* n bytes (aligned for any type) living as long as b; min_blk sizes a new

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "consumer/consumer_int.h"
-#include "net/net_conn.h"
 #include "proto_compress.h"
 
 void cons_reader_start(cons_reader_t *rd, cons_ev_t *ev, int check_crcs, int read_committed)
@@ -130,6 +129,7 @@ static int begin_batch(cons_reader_t *rd, kc_err_t *err, char *errstr, size_t es
         if (skip_batch(rd, &rd->bv)) continue;
         drop_dbuf(rd);
         int compressed = proto_batch_view_codec(&rd->bv) != PROTO_CODEC_NONE;
+        if (compressed && !rd->scratch.data) cons_scratch_take(&rd->scratch);
         int rc = proto_record_iter_init(&rd->ri, &rd->bv, rd->check_crcs,
                                         compressed ? &rd->scratch : NULL, 0);
         if (rc) {
@@ -139,25 +139,14 @@ static int begin_batch(cons_reader_t *rd, kc_err_t *err, char *errstr, size_t es
             return 0;
         }
         if (compressed) {
-            /* Decompressed into the reader's warm scratch, then copied into a
-             * recycled buffer the batch's messages keep alive: a copy costs
-             * less than faulting in a fresh buffer per batch. The iterator is
-             * moved onto the copy. */
-            size_t n = rd->scratch.len;
-            uint8_t *copy = net_frame_alloc(n ? n : 1);
-            rd->dbuf = copy ? cons_buf_new_fn(copy, net_frame_free) : NULL;
+            /* The records point into the scratch buffer: it becomes the
+             * batch's buffer (recycled when its messages are gone) and the
+             * next batch takes another. */
+            rd->dbuf = cons_buf_new_scratch(&rd->scratch);
             if (!rd->dbuf) {
-                net_frame_free(copy);
                 *err = KC_ERR__NO_MEMORY;
                 snprintf(errstr, es, "out of memory");
                 return 0;
-            }
-            if (n) {
-                memcpy(copy, rd->scratch.data, n);
-                rd->ri.p = copy + (rd->ri.p - rd->scratch.data);
-                rd->ri.end = copy + (rd->ri.end - rd->scratch.data);
-            } else {
-                rd->ri.p = rd->ri.end = copy;
             }
         }
         /* Blocks stay well under malloc's mmap threshold: blocks of a few

@@ -131,9 +131,13 @@ static void test_offset_out_of_range_resets(void **state)
     (void)state;
     kc_consumer_t *c = ctu_consumer(mock.bootstrap, "auto.offset.reset", "earliest", NULL);
     assert_non_null(c);
-    /* The first fetch says out of range: every partition starts over at 0. */
-    rd_kafka_mock_push_request_errors(mock.mc, PROTO_API_FETCH, 1,
-                                      RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE);
+    /* The first fetch from partition 4's leader (broker 2) says out of
+     * range: the partition starts over at 0. Pushed to that broker only:
+     * the mock's cluster-wide error queue also feeds requests of the
+     * previous tests' consumers still on their way. */
+    usleep(200 * 1000);
+    rd_kafka_mock_broker_push_request_error_rtts(mock.mc, 2, PROTO_API_FETCH, 1,
+                                                 RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE, 0);
     kc_topic_partition_list_t *l = kc_topic_partition_list_new(1);
     kc_topic_partition_list_add(l, "m", 4)->offset = 20;
     assert_int_equal(kc_assign(c, l), 0);
