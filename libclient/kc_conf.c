@@ -97,3 +97,10 @@ void kc_conf_set_commit_cb(kc_conf_t *conf, kc_commit_cb cb, void *cb_opaque)
     conf->cbs.commit = cb;
     conf->cbs.commit_opaque = cb_opaque;
 }
+
+void kc_conf_set_partitioner_cb(kc_conf_t *conf, kc_partitioner_cb cb, void *cb_opaque)
+{
+    if (!conf) return;
+    conf->cbs.partitioner = cb;
+    conf->cbs.partitioner_opaque = cb_opaque;
+}

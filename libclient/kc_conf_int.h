@@ -13,6 +13,8 @@ typedef struct kc_conf_cbs {
     void *log_opaque;
     kc_delivery_cb delivery;
     void *delivery_opaque;
+    kc_partitioner_cb partitioner;
+    void *partitioner_opaque;
     kc_rebalance_cb rebalance;
     void *rebalance_opaque;
     kc_commit_cb commit;

@@ -76,6 +76,8 @@ kc_producer_t *kc_producer_new(kc_conf_t *conf, char *errstr, size_t errstr_size
     prod_assign_serial(p);
     p->dr_cb = copy->cbs.delivery;
     p->dr_opaque = copy->cbs.delivery_opaque;
+    p->part_cb = copy->cbs.partitioner;
+    p->part_opaque = copy->cbs.partitioner_opaque;
     init_locks(p);
     util_hmap_init(&p->topics);
     TAILQ_INIT(&p->drq);

@@ -88,6 +88,17 @@ typedef void (*kc_delivery_cb)(kc_producer_t *p, const kc_delivery_t *report, vo
 /* Called for every delivery report, from kc_poll()/kc_flush()/destroy. */
 void kc_conf_set_delivery_cb(kc_conf_t *conf, kc_delivery_cb cb, void *cb_opaque);
 
+/* A partitioner of the application's own: returns the partition (0 ..
+ * partition_cnt-1) for a record produced with KC_PARTITION_ANY; key is NULL
+ * for a null key. It replaces the `partitioner` property and sticky
+ * partitioning. A value out of range fails the record with
+ * KC_ERR__UNKNOWN_PARTITION. It may run on any thread of the producer (the
+ * I/O thread too, for records that waited for metadata), under the topic's
+ * lock: it must be quick, thread-safe, and must not call into kc. */
+typedef int32_t (*kc_partitioner_cb)(const char *topic, const void *key, size_t key_len,
+                                     int32_t partition_cnt, void *cb_opaque);
+void kc_conf_set_partitioner_cb(kc_conf_t *conf, kc_partitioner_cb cb, void *cb_opaque);
+
 /* A producer for conf's cluster. Takes ownership of conf on success only;
  * on failure returns NULL with the reason in errstr (a contradictory
  * property, e.g. enable.idempotence=true with acks=1). */

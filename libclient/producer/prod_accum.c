@@ -214,6 +214,7 @@ static uint32_t topic_rand(prod_topic_t *t)
 static int32_t pick_partition(prod_t *p, prod_topic_t *t, const void *key, size_t keylen,
                               uint64_t now)
 {
+    if (p->part_cb) return p->part_cb(t->name, key, keylen, t->npart, p->part_opaque);
     int kind = p->conf->partitioner;
     int32_t sticky = 0;
     if (producer_partition_is_random(kind, key, keylen)) {

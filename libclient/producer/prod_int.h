@@ -151,6 +151,8 @@ struct prod {
     const client_conf_t *conf;
     kc_delivery_cb dr_cb;
     void *dr_opaque;
+    kc_partitioner_cb part_cb; /* NULL: conf->partitioner */
+    void *part_opaque;
 
     unsigned long long serial; /* see prod_assign_serial */
     pthread_rwlock_t topics_lock;

@@ -136,6 +136,73 @@ static void test_partitioners(void **state)
     }
 }
 
+/* kc_conf_set_partitioner_cb: the application's function places every
+ * KC_PARTITION_ANY record (keyed or not); an explicit partition bypasses it;
+ * an out-of-range answer fails the record with UNKNOWN_PARTITION. */
+typedef struct part_cb_seen {
+    atomic_int calls;
+    atomic_int bad_args;
+} part_cb_seen_t;
+
+static int32_t digit_partitioner(const char *topic, const void *key, size_t key_len,
+                                 int32_t partition_cnt, void *opaque)
+{
+    part_cb_seen_t *seen = opaque;
+    atomic_fetch_add(&seen->calls, 1);
+    if (strcmp(topic, "prod-partitioner-cb") || partition_cnt != 4)
+        atomic_fetch_add(&seen->bad_args, 1);
+    if (!key) return partition_cnt - 1;
+    const char *k = key;
+    if (key_len == 3 && !memcmp(k, "bad", 3)) return partition_cnt; /* out of range */
+    return (k[0] - '0') % partition_cnt;
+}
+
+static void test_partitioner_cb(void **state)
+{
+    (void)state;
+    const char *topic = "prod-partitioner-cb";
+    assert_int_equal(tp_create_topic(broker.addr, topic, 4, NULL, NULL), 0);
+    char errstr[256];
+    kc_conf_t *conf = kc_conf_new();
+    assert_int_equal(kc_conf_set(conf, "bootstrap.servers", broker.addr, errstr, sizeof(errstr)),
+                     0);
+    assert_int_equal(kc_conf_set(conf, "linger.ms", "0", errstr, sizeof(errstr)), 0);
+    tp_drs_t drs = {0};
+    part_cb_seen_t seen = {0};
+    kc_conf_set_delivery_cb(conf, tp_on_dr, &drs);
+    kc_conf_set_partitioner_cb(conf, digit_partitioner, &seen);
+    kc_producer_t *p = kc_producer_new(conf, errstr, sizeof(errstr));
+    assert_non_null(p);
+    char key[8];
+    for (int i = 0; i < 40; i++) {
+        snprintf(key, sizeof(key), "%d", i % 10);
+        assert_int_equal(tp_produce(p, topic, KC_PARTITION_ANY, key, "x", i), 0);
+    }
+    assert_int_equal(tp_produce(p, topic, KC_PARTITION_ANY, NULL, "x", 100), 0);
+    assert_int_equal(tp_produce(p, topic, 2, "1", "x", 101), 0);
+    assert_int_equal(kc_flush(p, 30000), 0);
+    /* Metadata is known now: an out-of-range answer is refused at once. */
+    assert_int_equal(tp_produce(p, topic, KC_PARTITION_ANY, "bad", "x", 102),
+                     KC_ERR__UNKNOWN_PARTITION);
+    assert_int_equal(drs.n, 42);
+    for (int i = 0; i < drs.n; i++) {
+        tp_dr_t *d = &drs.v[i];
+        assert_int_equal(d->err, 0);
+        if (d->opaque == 100)
+            assert_int_equal(d->partition, 3);
+        else if (d->opaque == 101)
+            assert_int_equal(d->partition, 2);
+        else
+            assert_int_equal(d->partition, (int)(d->opaque % 10) % 4);
+    }
+    /* Called for the 41 placed records and the refused one, never for the
+     * explicit partition, always with the topic and its partition count. */
+    assert_int_equal(atomic_load(&seen.calls), 42);
+    assert_int_equal(atomic_load(&seen.bad_args), 0);
+    kc_producer_destroy(p, 5000);
+    tp_drs_free(&drs);
+}
+
 /* Keyless records stick to one partition for sticky.partitioning.linger.ms;
  * with 0 they spread. The random partitioner is sticky for every record. */
 static void test_sticky(void **state)
@@ -511,6 +578,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_produce_read_back),
         cmocka_unit_test(test_partitioners),
+        cmocka_unit_test(test_partitioner_cb),
         cmocka_unit_test(test_sticky),
         cmocka_unit_test(test_batch_limits),
         cmocka_unit_test(test_compression),
