@@ -38,6 +38,7 @@ extern "C" {
     X(_UNKNOWN_PARTITION, -119, 0, "unknown partition")                                           \
     X(_UNKNOWN_TOPIC, -120, 0, "unknown topic")                                                   \
     X(_PARTITION_EOF, -121, 0, "reached the end of the partition")                                \
+    X(_MAX_POLL_EXCEEDED, -122, 0, "application did not poll within max.poll.interval.ms")        \
     /* Kafka protocol errors. */                                                                  \
     X(UNKNOWN_SERVER_ERROR, -1, 0, "unexpected server error")                                     \
     X(NO_ERROR, 0, 0, "success")                                                                  \

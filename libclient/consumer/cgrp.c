@@ -197,11 +197,11 @@ void cgrp_poll_seen(cgrp_t *g)
 static void maxpoll_exceeded(cgrp_t *g)
 {
     g->maxpoll_out = 1;
-    cgrp_error(g, KC_ERR__TIMED_OUT,
+    cgrp_error(g, KC_ERR__MAX_POLL_EXCEEDED,
                "application did not poll within max.poll.interval.ms (%d ms): leaving the group",
                g->conf->max_poll_interval_ms);
     cgrp_send_leave(g, "max.poll.interval.ms exceeded");
-    cgrp_lost(g, KC_ERR__TIMED_OUT, 1);
+    cgrp_lost(g, KC_ERR__MAX_POLL_EXCEEDED, 1);
 }
 
 static void on_poll_timer(evutil_socket_t fd, short what, void *arg)

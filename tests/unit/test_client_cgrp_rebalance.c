@@ -221,7 +221,7 @@ static int p_maxpoll_left(const snap_t *s, int n, void *arg)
 {
     (void)n;
     (void)arg;
-    return s[0].nerror >= 1 && s[0].last_error == KC_ERR__TIMED_OUT && s[0].nlost == 1 &&
+    return s[0].nerror >= 1 && s[0].last_error == KC_ERR__MAX_POLL_EXCEEDED && s[0].nlost == 1 &&
            s[0].state == CGRP_ST_INIT && s[0].assigned->cnt == 0;
 }
 
