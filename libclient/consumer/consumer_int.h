@@ -60,8 +60,9 @@ cons_buf_t *cons_buf_new_scratch(proto_wbuf_t *w);
 void cons_scratch_take(proto_wbuf_t *w);
 void cons_buf_ref(cons_buf_t *b);
 void cons_buf_unref(cons_buf_t *b);
-/* n bytes (aligned for any type) living as long as b; min_blk sizes a new
- * block (so one block holds a batch's messages). NULL when out of memory. */
+/* n bytes (aligned for any type) living as long as b, from b's blocks
+ * (32 KiB, recycled; larger for a larger n). min_blk is unused. NULL when
+ * out of memory. */
 void *cons_buf_alloc(cons_buf_t *b, size_t n, size_t min_blk);
 char *cons_buf_strdup(cons_buf_t *b, const char *s, size_t len);
 
@@ -174,7 +175,6 @@ typedef struct cons_reader {
     proto_record_iter_t ri;
     cons_buf_t *dbuf; /* decompressed records of the current batch, or NULL */
     const char *topic_in_dbuf;
-    size_t blk_hint;
     int next_aborted;
     int64_t *open_aborts; /* producer ids of aborted transactions in progress */
     int nopen, capopen;

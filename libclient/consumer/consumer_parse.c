@@ -149,12 +149,6 @@ static int begin_batch(cons_reader_t *rd, kc_err_t *err, char *errstr, size_t es
                 return 0;
             }
         }
-        /* Blocks stay well under malloc's mmap threshold: blocks of a few
-         * dozen KiB are reused from the heap, while a block per large batch
-         * was mapped and unmapped each time (page faults per record). */
-        int32_t n = rd->bv.h.record_count > 0 ? rd->bv.h.record_count : 64;
-        if (n > 192) n = 192;
-        rd->blk_hint = (size_t)n * (sizeof(cons_msg_t) + 16) + 256;
         rd->in_batch = 1;
         return 1;
     }
@@ -169,7 +163,7 @@ static kc_message_t *make_msg(cons_reader_t *rd, const proto_record_t *r)
         *topic = cons_buf_strdup(b, t, strlen(t));
         if (!*topic) return NULL;
     }
-    cons_msg_t *cm = cons_msg_new(b, rd->blk_hint);
+    cons_msg_t *cm = cons_msg_new(b, 0);
     if (!cm) return NULL;
     kc_message_t *m = &cm->m;
     m->topic = *topic;
@@ -187,7 +181,7 @@ static kc_message_t *make_msg(cons_reader_t *rd, const proto_record_t *r)
     m->timestamp_ms = r->timestamp;
     m->timestamp_type = (kc_timestamp_type_t)r->ts_type;
     if (r->header_count > 0) {
-        kc_header_t *h = cons_buf_alloc(b, (size_t)r->header_count * sizeof(*h), rd->blk_hint);
+        kc_header_t *h = cons_buf_alloc(b, (size_t)r->header_count * sizeof(*h), 0);
         if (!h) {
             cons_buf_unref(b);
             return NULL;
