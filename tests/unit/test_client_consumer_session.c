@@ -175,9 +175,58 @@ static void test_incremental_then_evicted(void **state)
     kc_consumer_destroy(c);
 }
 
+typedef struct queued {
+    kc_consumer_t *c;
+    int64_t msgs;
+    size_t bytes;
+} queued_t;
+
+static void io_queued(client_t *cl, void *arg)
+{
+    (void)cl;
+    queued_t *q = arg;
+    cons_part_t *p = fetch_part_get(q->c, "s", 0, 0);
+    pthread_mutex_lock(&q->c->lock);
+    q->msgs = p ? p->queued_msgs : -1;
+    q->bytes = p ? p->queued_bytes : 0;
+    pthread_mutex_unlock(&q->c->lock);
+}
+
+/* Bounded prefetch: with queued.min.messages=1 the fetcher stops after one
+ * response holds records, until the application drained them. */
+static void test_prefetch_bounded(void **state)
+{
+    (void)state;
+    kc_consumer_t *c =
+        ctu_consumer(broker.addr, "queued.min.messages", "1", "fetch.wait.max.ms", "20", NULL);
+    assert_non_null(c);
+    assert_int_equal(ctu_assign1(c, "s", 0, 0), 0);
+    queued_t q = {.c = c};
+    int64_t end = ctu_now_ms() + 10000;
+    do {
+        usleep(10 * 1000);
+        assert_int_equal(client_call(c->client, io_queued, &q), 0);
+    } while (q.msgs <= 0 && ctu_now_ms() < end);
+    assert_true(q.msgs > 0);
+    assert_true(q.bytes > 0);
+    uint64_t f0 = counters(c).fetches;
+    usleep(300 * 1000); /* an unbounded fetcher would long-poll every 20 ms meanwhile */
+    assert_int_equal(counters(c).fetches, f0);
+    /* Polled: fetching goes on. */
+    kc_message_t *m = ctu_next_record(c, 10000, NULL);
+    assert_non_null(m);
+    kc_message_destroy(m);
+    end = ctu_now_ms() + 10000;
+    while (counters(c).fetches == f0 && ctu_now_ms() < end)
+        kc_message_destroy(kc_consumer_poll(c, 20));
+    assert_true(counters(c).fetches > f0);
+    kc_consumer_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_prefetch_bounded),
         cmocka_unit_test(test_incremental_then_evicted),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
