@@ -232,7 +232,10 @@ kc_message_t *kc_consumer_poll(kc_consumer_t *c, int timeout_ms)
     for (;;) {
         if (c->rd_active) {
             cons_ev_t *ev = c->rd.ev;
-            if (!stale(ev)) {
+            /* Once closing, polls only serve the leave's callbacks: a record
+             * handed out (or skipped) now would move the position that the
+             * final commit saves past what the application saw. */
+            if (!stale(ev) && !c->closed) {
                 kc_err_t err;
                 char es[256];
                 kc_message_t *m = cons_reader_next(&c->rd, &err, es, sizeof(es));
@@ -258,7 +261,7 @@ kc_message_t *kc_consumer_poll(kc_consumer_t *c, int timeout_ms)
         cons_ev_t *ev = pop_locked(c);
         if (ev) {
             if (ev->type == CONS_EV_DATA) {
-                if (stale(ev)) {
+                if (stale(ev) || c->closed) {
                     ev_done_locked(c, ev);
                     continue;
                 }
@@ -268,7 +271,7 @@ kc_message_t *kc_consumer_poll(kc_consumer_t *c, int timeout_ms)
                 continue;
             }
             if (ev->type == CONS_EV_MSG) {
-                if (stale(ev)) {
+                if (stale(ev) || c->closed) {
                     cons_ev_free(ev);
                     continue;
                 }
