@@ -206,7 +206,7 @@ struct broker_call {
 
 typedef void (*broker_handler_fn)(broker_call_t *call);
 
-/* Fault injection for the mock cluster (mock/): kc-broker sets none. Every
+/* Fault injection for the mock cluster (mock-broker/): kc-broker sets none. Every
  * hook runs on the loop thread; any pointer may be NULL. */
 typedef struct broker_hooks {
     void *opaque;

@@ -1,4 +1,4 @@
-/* The mock cluster's insides, shared by the files of mock/.
+/* The mock cluster's insides, shared by the files of mock-broker/.
  *
  * Threads: kc_mock_cluster_t is built on the caller's thread, then owned by
  * the mock's loop thread. Control calls reach that thread through
