@@ -2,8 +2,8 @@
 # kc's main job, start to finish on this machine: installs what it needs,
 # builds, runs the codec's self-check, then starts kc-broker with its data
 # under build/demo-data, produces a few records to it, consumes them back and
-# shows the cluster as kc's client sees it (kc metadata).
-# (Until kc's own `kc produce` / `kc consume` exist, kcat is the client.)
+# shows the cluster as kc's client sees it (kc metadata). kc's own tools are
+# the clients; kcat, a client nobody here wrote, reads the records once more.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh demo
@@ -28,8 +28,10 @@ echo "kc-broker listening on $addr (data in $data, log in build/demo-broker.log)
 
 topic=demo-$(date +%s)
 printf 'order-1:first\norder-2:second\norder-3:third\n' |
-    kcat -P -b "$addr" -t "$topic" -K: -z lz4
-echo "produced 3 records to $topic; consuming them back:"
+    build/bin/kc produce -b "$addr" -t "$topic" -K : -X compression.type=lz4
+echo "kc produce wrote 3 records to $topic (created on first use); kc consume reads them back:"
+build/bin/kc consume -b "$addr" -t "$topic" -o beginning -e -f '  partition %p offset %o key %k value %s\n'
+echo "and kcat reads the same:"
 kcat -C -b "$addr" -t "$topic" -e -q -f '  partition %p offset %o key %k value %s\n'
 echo "what kc's client sees of the cluster:"
 build/bin/kc metadata -b "$addr" -t "$topic"
