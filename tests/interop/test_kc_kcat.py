@@ -12,7 +12,7 @@ in order per partition, with its key and the three headers (an empty value
 and a null one)."""
 import json
 
-from kcbroker import check, log, require_tool, run, run_tool
+from kcbroker import log, require_tool, run, run_tool
 from kcclients import (check_codec, check_records, kc_binary, kc_consume, kc_produce,
                        make_records)
 
