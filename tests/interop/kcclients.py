@@ -24,11 +24,13 @@ def kc_binary(ctx):
 
 def make_records(prefix, n, rng, headers_of):
     """n records with keys from a small set (so several share a partition),
-    values unique and of random length, headers from headers_of(i)."""
+    every 40th with a null key, values unique and of random length (every
+    5th with non-ASCII UTF-8), headers from headers_of(i)."""
     out = []
     for i in range(n):
-        key = "k%02d" % rng.randrange(25)
-        value = "%s-%04d-%s" % (prefix, i, "v" * rng.randrange(0, 120))
+        key = None if i % 40 == 7 else "k%02d" % rng.randrange(25)
+        value = "%s-%04d-%s%s" % (prefix, i, "\u00fc\u2713" if i % 5 == 0 else "",
+                                  "v" * rng.randrange(0, 120))
         out.append((key, value, headers_of(i)))
     return out
 
@@ -40,8 +42,13 @@ def kc_produce(kc, bootstrap, topic, records, headers, extra=(), timeout=60):
     for name, value in headers:
         argv += ["-H", name if value is None else "%s=%s" % (name, value)]
     argv += list(extra)
-    lines = "".join("%s\t%s\n" % (k, v) for k, v, _ in records)
-    run_tool(argv, timeout, input=lines.encode(), what="kc produce " + topic)
+    run_tool(argv, timeout, input=input_lines(records), what="kc produce " + topic)
+
+
+def input_lines(records):
+    """Lines for `-K '\\t'` (kc produce, kcat -P): a line without the
+    delimiter is a record with a null key."""
+    return "".join(v + "\n" if k is None else "%s\t%s\n" % (k, v) for k, v, _ in records).encode()
 
 
 def parse_headers(text):
@@ -87,7 +94,8 @@ def check_records(sent, got, what, min_partitions=2):
               % (what, v[:20], p, o, k, want[0]))
         check(h == want[1], "%s: %r (partition %d offset %d) came back with headers %r, sent %r"
               % (what, v[:20], p, o, h, want[1]))
-    key_of = {v: k for k, v, _ in sent}
+    # Null keys are spread over partitions; every other key stays in one.
+    key_of = {v: ("null", v) if k is None else k for k, v, _ in sent}
     check_in_send_order([v for _, v, _ in sent], [(p, o, k, v) for p, o, k, v, _ in got], what,
                         key_of=key_of.get)
     parts = {p for p, _, _, _, _ in got}

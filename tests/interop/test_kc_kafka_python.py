@@ -26,7 +26,7 @@ def kp_to_kc(kafka, kc, b, codec, rng):
                                compression_type=None if codec == "none" else codec,
                                max_in_flight_requests_per_connection=1)
     try:
-        futs = [prod.send(topic, key=k.encode(), value=v.encode(),
+        futs = [prod.send(topic, key=None if k is None else k.encode(), value=v.encode(),
                           headers=[(n, hv.encode()) for n, hv in h]) for k, v, h in sent]
         prod.flush(30)
         for f in futs:

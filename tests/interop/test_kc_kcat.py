@@ -13,8 +13,8 @@ and a null one)."""
 import json
 
 from kcbroker import log, require_tool, run, run_tool
-from kcclients import (check_codec, check_records, kc_binary, kc_consume, kc_produce,
-                       make_records)
+from kcclients import (check_codec, check_records, input_lines, kc_binary, kc_consume,
+                       kc_produce, make_records)
 
 N = 400
 KCAT_HEADERS = [("src", "kcat"), ("trace", "t1")]
@@ -30,8 +30,7 @@ def kcat_to_kc(kcat, kc, b, codec, rng):
         argv += ["-H", "%s=%s" % (name, value)]
     if codec != "none":
         argv += ["-z", codec]
-    lines = "".join("%s\t%s\n" % (k, v) for k, v, _ in sent)
-    run_tool(argv, 60, input=lines.encode(), what="kcat -P " + topic)
+    run_tool(argv, 60, input=input_lines(sent), what="kcat -P " + topic)
     if codec != "none":
         check_codec(b, topic, codec)
     check_records(sent, kc_consume(kc, b.bootstrap, topic), "kcat -P -> kc consume " + topic)
