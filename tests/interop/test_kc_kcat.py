@@ -1,23 +1,23 @@
 """kc's own clients and kcat (librdkafka) through kc-broker, both ways.
 
-kcat -> kc consume: `kcat -P -K '\\t' -H src=kcat -H trace=t1` writes keyed
+kcat -> kc consume: `kcat -P -K '\\t' -H src=kcat -H trace=t1 -H nullh` writes keyed
 records to a 4-partition topic, uncompressed and with `-z lz4` and `-z zstd`;
 `kc consume -o beginning -e -f ...` reads every record once, in send order
-per partition, with its key and both headers.
+per partition, with its key and the three headers (the last with a null value).
 
 kc produce -> kcat: `kc produce -K '\\t' -H src=kc -H empty= -H nullh` with
 `-X compression.type=` none, gzip, snappy, lz4, zstd in turn; the segment
 files hold batches of that codec, and `kcat -C -J` reads every record once,
 in order per partition, with its key and the three headers (an empty value
-and a null one)."""
+and a null one) and a CreateTime."""
 import json
 
-from kcbroker import log, require_tool, run, run_tool
+from kcbroker import check, log, require_tool, run, run_tool
 from kcclients import (check_codec, check_records, input_lines, kc_binary, kc_consume,
                        kc_produce, make_records)
 
 N = 400
-KCAT_HEADERS = [("src", "kcat"), ("trace", "t1")]
+KCAT_HEADERS = [("src", "kcat"), ("trace", "t1"), ("nullh", None)]
 KC_HEADERS = [("src", "kc"), ("empty", ""), ("nullh", None)]
 
 
@@ -27,7 +27,7 @@ def kcat_to_kc(kcat, kc, b, codec, rng):
     argv = [kcat, "-b", b.bootstrap, "-P", "-t", topic, "-K", "\t", "-X", "acks=all",
             "-X", "linger.ms=5"]
     for name, value in KCAT_HEADERS:
-        argv += ["-H", "%s=%s" % (name, value)]
+        argv += ["-H", name if value is None else "%s=%s" % (name, value)]
     if codec != "none":
         argv += ["-z", codec]
     run_tool(argv, 60, input=input_lines(sent), what="kcat -P " + topic)
@@ -42,6 +42,9 @@ def kcat_consume(kcat, bootstrap, topic):
     got = []
     for line in out.splitlines():
         m = json.loads(line)
+        check(m.get("tstype") == "create" and m.get("ts", 0) > 0,
+              "%s: offset %d has timestamp %r %r, want a CreateTime" % (topic, m["offset"],
+                                                                      m.get("tstype"), m.get("ts")))
         flat = m.get("headers") or []
         headers = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
         got.append((m["partition"], m["offset"], m["key"], m["payload"], headers))
