@@ -2,20 +2,21 @@
 
 kafka-python -> kc consume: a KafkaProducer (acks=all) writes keyed records
 with per-record headers (n=<index>, src=kafka-python) to a 4-partition
-topic, uncompressed and with gzip and snappy; `kc consume -o beginning -e`
-reads every record once, in send order per partition, with its key and
-headers.
+topic, uncompressed and with gzip and snappy, each with its own timestamp;
+`kc consume -o beginning -e` reads every record once, in send order per
+partition, with its key, headers and (`%T`) timestamp.
 
 kc produce -> kafka-python: `kc produce -K '\\t' -H src=kc -H empty= -H
 nullh` with `-X compression.type=` gzip, snappy, lz4, zstd in turn; a
 KafkaConsumer assigned every partition from the beginning reads every record
 once, in order per partition, with its key and the three headers (an empty
 value and a null one)."""
-from kcbroker import check, log, require_module, run, wait_for
+from kcbroker import check, log, require_module, run, run_tool, wait_for
 from kcclients import (check_codec, check_records, kc_binary, kc_consume, kc_produce,
                        make_records)
 
 N = 300
+TS0 = 1700000000000  # CreateTime of record i: TS0 + i
 KC_HEADERS = [("src", "kc"), ("empty", ""), ("nullh", None)]
 
 
@@ -27,7 +28,8 @@ def kp_to_kc(kafka, kc, b, codec, rng):
                                max_in_flight_requests_per_connection=1)
     try:
         futs = [prod.send(topic, key=None if k is None else k.encode(), value=v.encode(),
-                          headers=[(n, hv.encode()) for n, hv in h]) for k, v, h in sent]
+                          headers=[(n, hv.encode()) for n, hv in h], timestamp_ms=TS0 + i)
+                for i, (k, v, h) in enumerate(sent)]
         prod.flush(30)
         for f in futs:
             f.get(timeout=30)
@@ -35,6 +37,13 @@ def kp_to_kc(kafka, kc, b, codec, rng):
         prod.close(10)
     check_codec(b, topic, codec)
     check_records(sent, kc_consume(kc, b.bootstrap, topic), "kafka-python -> kc consume " + topic)
+    # %T prints the CreateTime each record was sent with.
+    out = run_tool([kc, "consume", "-b", b.bootstrap, "-t", topic, "-o", "beginning", "-e",
+                    "-f", "%s\\t%T\\n"], 60, what="kc consume -f %T " + topic).stdout.decode()
+    ts = dict(line.split("\t") for line in out.splitlines())
+    want = {v: str(TS0 + i) for i, (_, v, _) in enumerate(sent)}
+    bad = [(v[:20], ts.get(v), want[v]) for v in want if ts.get(v) != want[v]]
+    check(not bad, "%s: kc consume %%T differs from the timestamps sent: %r" % (topic, bad[:5]))
 
 
 def kp_consume(kafka, bootstrap, topic, n):
