@@ -1,0 +1,567 @@
+/* The kc producer against kc's own mock cluster (3 brokers) under faults:
+ * leader moves, broker outages, injected retriable and non-retriable
+ * Produce errors, slow brokers, and an idempotent producer through all of
+ * it. Records are read back with librdkafka's consumer. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "kc/kc_mock.h"
+#include "test_client_producer_util.h"
+
+#define NPART 3
+
+typedef struct pf {
+    kc_mock_cluster_t *mc;
+    const char *bootstrap;
+} pf_t;
+
+static int setup(void **state)
+{
+    static pf_t f;
+    char err[256];
+    f.mc = kc_mock_cluster_new(3, err, sizeof(err));
+    if (!f.mc) {
+        fprintf(stderr, "mock: %s\n", err);
+        return -1;
+    }
+    f.bootstrap = kc_mock_cluster_bootstrap(f.mc);
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    pf_t *f = *state;
+    kc_mock_cluster_destroy(f->mc);
+    f->mc = NULL;
+    return 0;
+}
+
+/* Short timeouts so that a fault costs little; callers add their own. */
+static kc_producer_t *pf_producer(pf_t *f, tp_drs_t *drs, const char **extra)
+{
+    const char *props[64] = {"linger.ms",
+                             "5",
+                             "retry.backoff.ms",
+                             "20",
+                             "reconnect.backoff.ms",
+                             "10",
+                             "reconnect.backoff.max.ms",
+                             "100",
+                             "topic.metadata.refresh.interval.ms",
+                             "200",
+                             "message.timeout.ms",
+                             "12000",
+                             NULL};
+    int n = 12;
+    for (int i = 0; extra && extra[i] && n < 62; i++)
+        props[n++] = extra[i];
+    props[n] = NULL;
+    if (getenv("PF_DEBUG")) {
+        props[n++] = "debug";
+        props[n++] = "all";
+        props[n] = NULL;
+    }
+    kc_producer_t *p = tp_producer(f->bootstrap, drs, props);
+    assert_non_null(p);
+    return p;
+}
+
+/* Partition i on broker i + 1 alone, whatever round-robin start the mock
+ * chose. */
+static void pf_pin(pf_t *f, const char *topic, int nparts)
+{
+    for (int part = 0; part < nparts; part++) {
+        int32_t b = part % 3 + 1;
+        assert_int_equal(kc_mock_partition_set_replicas(f->mc, topic, part, &b, 1), 0);
+    }
+}
+
+/* Value "p<partition>-<seq>", opaque partition * 100000 + seq. */
+static void pf_send(kc_producer_t *p, const char *topic, int32_t part, int seq)
+{
+    char v[32];
+    snprintf(v, sizeof(v), "p%d-%d", part, seq);
+    kc_err_t err;
+    while ((err = tp_produce(p, topic, part, NULL, v, part * 100000 + seq)) == KC_ERR__QUEUE_FULL)
+        kc_poll(p, 10);
+    assert_int_equal(err, KC_ERR_NO_ERROR);
+}
+
+/* Serves reports until `want` have come, or deadline_ms passes. */
+static void pf_wait_reports(kc_producer_t *p, tp_drs_t *drs, int want, int deadline_ms)
+{
+    uint64_t end = tp_now_ms() + (uint64_t)deadline_ms;
+    while (drs->n < want && tp_now_ms() < end)
+        kc_poll(p, 50);
+}
+
+/* Polls (serving reports) for ms milliseconds: lets a fault act. */
+static void pf_idle(kc_producer_t *p, int ms)
+{
+    uint64_t end = tp_now_ms() + (uint64_t)ms;
+    while (tp_now_ms() < end)
+        kc_poll(p, 20);
+}
+
+/* Reads the topic back and checks that partition part holds exactly
+ * seq 0..count-1 (count[part]), once each, and in order when ordered. */
+static void pf_check_log_ex(pf_t *f, const char *topic, const int *count, int ordered)
+{
+    int total = 0;
+    for (int i = 0; i < NPART; i++)
+        total += count[i];
+    tp_read_t r;
+    int got = tp_read_all(f->bootstrap, topic, NPART, total, &r);
+    /* Give a duplicate a chance to show: read_all stops at `total`. */
+    assert_int_equal(got, total);
+    int next[NPART] = {0};
+    static unsigned char seen[NPART][4096];
+    memset(seen, 0, sizeof(seen));
+    int64_t last_off[NPART] = {-1, -1, -1};
+    for (int i = 0; i < r.n; i++) {
+        int part = -1, seq = -1;
+        assert_non_null(r.v[i].value);
+        assert_int_equal(sscanf(r.v[i].value, "p%d-%d", &part, &seq), 2);
+        assert_int_equal(part, r.v[i].partition);
+        assert_true(part >= 0 && part < NPART);
+        if (!ordered) {
+            assert_true(seq >= 0 && seq < count[part]);
+            if (seen[part][seq]++) fail_msg("partition %d: seq %d twice", part, seq);
+            next[part]++;
+            continue;
+        }
+        if (seq != next[part])
+            fail_msg("partition %d offset %lld: seq %d, expected %d", part,
+                     (long long)r.v[i].offset, seq, next[part]);
+        assert_true(r.v[i].offset > last_off[part]);
+        last_off[part] = r.v[i].offset;
+        next[part]++;
+    }
+    for (int i = 0; i < NPART; i++)
+        assert_int_equal(next[i], count[i]);
+    tp_read_free(&r);
+}
+
+static void pf_check_log(pf_t *f, const char *topic, const int *count)
+{
+    pf_check_log_ex(f, topic, count, 1);
+}
+
+static void pf_assert_all_ok(const tp_drs_t *drs, int want)
+{
+    assert_int_equal(drs->n, want);
+    for (int i = 0; i < drs->n; i++)
+        if (drs->v[i].err)
+            fail_msg("report %d (opaque %ld): %s", i, (long)drs->v[i].opaque,
+                     kc_err_name(drs->v[i].err));
+}
+
+/* Requests of api_key in the log of broker (-1: all), and how many of them
+ * were answered with an injected error. */
+static int pf_count_requests(pf_t *f, int32_t broker, int16_t api_key, int *injected)
+{
+    kc_mock_requests_t *l = kc_mock_requests_get(f->mc, broker);
+    assert_non_null(l);
+    int n = 0, inj = 0;
+    for (size_t i = 0; i < kc_mock_requests_count(l); i++) {
+        const kc_mock_request_t *r = kc_mock_requests_at(l, i);
+        if (kc_mock_request_api_key(r) != api_key) continue;
+        n++;
+        if (kc_mock_request_injected_error(r)) inj++;
+    }
+    kc_mock_requests_destroy(l);
+    if (injected) *injected = inj;
+    return n;
+}
+
+/* ---- (a) leader moves ------------------------------------------------------------ */
+
+static void check_leader_moves(pf_t *f, const char *topic, int idempotent)
+{
+    assert_int_equal(kc_mock_topic_create(f->mc, topic, NPART, 3), 0);
+    tp_drs_t drs = {0};
+    /* Kafka keeps order across retries only with one request in flight,
+     * or with idempotence. */
+    const char *plain[] = {"max.in.flight.requests.per.connection", "1", NULL};
+    const char *idem[] = {"enable.idempotence", "true", NULL};
+    kc_producer_t *p = pf_producer(f, &drs, idempotent ? idem : plain);
+    const int per = 300;
+    for (int seq = 0; seq < per; seq++) {
+        for (int part = 0; part < NPART; part++)
+            pf_send(p, topic, part, seq);
+        if (seq % 10 == 0) kc_poll(p, 5);
+        /* Move every leader twice, to a broker it is not on. */
+        if (seq == 100 || seq == 200) {
+            for (int part = 0; part < NPART; part++)
+                assert_int_equal(
+                    kc_mock_partition_set_leader(f->mc, topic, part, (part + seq / 100) % 3 + 1),
+                    0);
+        }
+    }
+    assert_int_equal(kc_flush(p, 15000), 0);
+    pf_assert_all_ok(&drs, per * NPART);
+    kc_producer_destroy(p, 1000);
+    int counts[NPART] = {per, per, per};
+    /* Without idempotence, max.in.flight=1 is per connection: a batch sent
+     * to the new leader can overtake one that failed on the old leader
+     * (see the report); only once-each is checked then. */
+    pf_check_log_ex(f, topic, counts, idempotent);
+    tp_drs_free(&drs);
+}
+
+static void test_leader_moves_mid_stream(void **state)
+{
+    check_leader_moves(*state, "pf-leader", 0);
+}
+
+static void test_leader_moves_mid_stream_idempotent(void **state)
+{
+    check_leader_moves(*state, "pf-leader-idem", 1);
+}
+
+/* ---- (b) broker outages ------------------------------------------------------------ */
+
+static void test_broker_down_then_up_delivers(void **state)
+{
+    pf_t *f = *state;
+    const char *topic = "pf-outage";
+    assert_int_equal(kc_mock_topic_create(f->mc, topic, NPART, 1), 0);
+    pf_pin(f, topic, NPART);
+    tp_drs_t drs = {0};
+    /* Kafka keeps order across retries only with one request in flight. */
+    const char *extra[] = {"max.in.flight.requests.per.connection", "1", NULL};
+    kc_producer_t *p = pf_producer(f, &drs, extra);
+    for (int seq = 0; seq < 50; seq++)
+        for (int part = 0; part < NPART; part++)
+            pf_send(p, topic, part, seq);
+    assert_int_equal(kc_flush(p, 10000), 0);
+    assert_int_equal(drs.n, 150);
+    /* Partition 1 lives on broker 2 alone. */
+    assert_int_equal(kc_mock_broker_down(f->mc, 2), 0);
+    for (int seq = 50; seq < 100; seq++) {
+        for (int part = 0; part < NPART; part++)
+            pf_send(p, topic, part, seq);
+        kc_poll(p, 1);
+    }
+    /* The other partitions go on; partition 1's records wait. */
+    pf_wait_reports(p, &drs, 250, 10000);
+    assert_int_equal(drs.n, 250);
+    assert_int_equal(drs.errors, 0);
+    pf_idle(p, 500);
+    assert_int_equal(drs.n, 250);
+    assert_int_equal(kc_outq_len(p), 50);
+    assert_int_equal(kc_mock_broker_up(f->mc, 2), 0);
+    assert_int_equal(kc_flush(p, 12000), 0);
+    pf_assert_all_ok(&drs, 300);
+    kc_producer_destroy(p, 1000);
+    int counts[NPART] = {100, 100, 100};
+    pf_check_log(f, topic, counts);
+    tp_drs_free(&drs);
+}
+
+static void test_broker_down_past_message_timeout_fails(void **state)
+{
+    pf_t *f = *state;
+    const char *topic = "pf-outage-short";
+    assert_int_equal(kc_mock_topic_create(f->mc, topic, NPART, 1), 0);
+    pf_pin(f, topic, NPART);
+    tp_drs_t drs = {0};
+    const char *extra[] = {"message.timeout.ms", "1500", NULL};
+    kc_producer_t *p = pf_producer(f, &drs, extra);
+    /* Learn the leaders first, so that only partition 1 is affected. */
+    for (int part = 0; part < NPART; part++)
+        pf_send(p, topic, part, 0);
+    assert_int_equal(kc_flush(p, 10000), 0);
+    pf_assert_all_ok(&drs, NPART);
+    assert_int_equal(kc_mock_broker_down(f->mc, 2), 0);
+    for (int seq = 1; seq <= 20; seq++)
+        for (int part = 0; part < NPART; part++)
+            pf_send(p, topic, part, seq);
+    pf_wait_reports(p, &drs, NPART + 60, 12000);
+    assert_int_equal(drs.n, NPART + 60);
+    int ok = 0, timed_out = 0;
+    for (int i = NPART; i < drs.n; i++) {
+        int part = (int)(drs.v[i].opaque / 100000);
+        if (part == 1) {
+            if (drs.v[i].err != KC_ERR__MSG_TIMED_OUT)
+                fail_msg("partition 1 record: %s", kc_err_name(drs.v[i].err));
+            timed_out++;
+        } else {
+            assert_int_equal(drs.v[i].err, KC_ERR_NO_ERROR);
+            ok++;
+        }
+    }
+    assert_int_equal(ok, 40);
+    assert_int_equal(timed_out, 20);
+    assert_int_equal(kc_mock_broker_up(f->mc, 2), 0);
+    /* The producer is still good for the partition once its broker is back. */
+    pf_send(p, topic, 1, 21);
+    assert_int_equal(kc_flush(p, 12000), 0);
+    assert_int_equal(drs.n, NPART + 61);
+    assert_int_equal(drs.v[drs.n - 1].err, KC_ERR_NO_ERROR);
+    kc_producer_destroy(p, 1000);
+    tp_drs_free(&drs);
+}
+
+/* ---- (c) injected retriable errors -------------------------------------------------- */
+
+static void test_retriable_produce_errors_are_retried(void **state)
+{
+    pf_t *f = *state;
+    const char *topic = "pf-retriable";
+    assert_int_equal(kc_mock_topic_create(f->mc, topic, NPART, 3), 0);
+    const kc_err_t errs[] = {KC_ERR_NOT_LEADER_OR_FOLLOWER, KC_ERR_REQUEST_TIMED_OUT,
+                             KC_ERR_NOT_ENOUGH_REPLICAS,    KC_ERR_NOT_LEADER_OR_FOLLOWER,
+                             KC_ERR_NOT_ENOUGH_REPLICAS,    KC_ERR_REQUEST_TIMED_OUT};
+    assert_int_equal(kc_mock_push_request_errors(f->mc, -1, 0, 6, errs, NULL), 0);
+    tp_drs_t drs = {0};
+    /* Kafka keeps order across retries only with one request in flight. */
+    const char *extra[] = {"max.in.flight.requests.per.connection", "1", NULL};
+    kc_producer_t *p = pf_producer(f, &drs, extra);
+    const int per = 100;
+    for (int seq = 0; seq < per; seq++) {
+        for (int part = 0; part < NPART; part++)
+            pf_send(p, topic, part, seq);
+        if (seq % 10 == 0) kc_poll(p, 5);
+    }
+    assert_int_equal(kc_flush(p, 15000), 0);
+    pf_assert_all_ok(&drs, per * NPART);
+    int injected = 0;
+    pf_count_requests(f, -1, 0, &injected);
+    assert_int_equal(injected, 6);
+    kc_producer_destroy(p, 1000);
+    int counts[NPART] = {per, per, per};
+    pf_check_log(f, topic, counts);
+    tp_drs_free(&drs);
+}
+
+/* ---- (d) injected non-retriable errors ---------------------------------------------- */
+
+static void check_fatal_produce_error(pf_t *f, const char *topic, kc_err_t injected)
+{
+    assert_int_equal(kc_mock_topic_create(f->mc, topic, 1, 1), 0);
+    pf_pin(f, topic, 1);
+    tp_drs_t drs = {0};
+    /* A long linger: the five records go in one batch, sent by the flush. */
+    const char *extra[] = {"linger.ms", "2000", NULL};
+    kc_producer_t *p = pf_producer(f, &drs, extra);
+    /* Partition 0's leader is broker 1. */
+    assert_int_equal(kc_mock_push_request_errors(f->mc, 1, 0, 1, &injected, NULL), 0);
+    for (int seq = 0; seq < 5; seq++)
+        pf_send(p, topic, 0, seq);
+    assert_int_equal(kc_flush(p, 10000), 0);
+    assert_int_equal(drs.n, 5);
+    for (int i = 0; i < 5; i++) {
+        if (drs.v[i].err != injected)
+            fail_msg("record %d: %s, expected %s", i, kc_err_name(drs.v[i].err),
+                     kc_err_name(injected));
+        assert_int_equal(drs.v[i].offset, -1);
+    }
+    /* Not retried: one Produce, the injected one. */
+    int inj = 0;
+    assert_int_equal(pf_count_requests(f, 1, 0, &inj), 1);
+    assert_int_equal(inj, 1);
+    /* The next records are written, from offset 0. */
+    drs.n = 0;
+    drs.errors = 0;
+    for (int seq = 0; seq < 5; seq++)
+        pf_send(p, topic, 0, seq);
+    assert_int_equal(kc_flush(p, 10000), 0);
+    pf_assert_all_ok(&drs, 5);
+    assert_int_equal(drs.v[0].offset, 0);
+    kc_producer_destroy(p, 1000);
+    tp_read_t r;
+    assert_int_equal(tp_read_all(f->bootstrap, topic, 1, 5, &r), 5);
+    tp_read_free(&r);
+    tp_drs_free(&drs);
+}
+
+static void test_message_too_large_reported_per_record(void **state)
+{
+    check_fatal_produce_error(*state, "pf-too-large", KC_ERR_MESSAGE_TOO_LARGE);
+}
+
+static void test_topic_authorization_failed_reported_per_record(void **state)
+{
+    pf_t *f = *state;
+    assert_int_equal(kc_mock_requests_clear(f->mc, -1), 0);
+    check_fatal_produce_error(f, "pf-authz", KC_ERR_TOPIC_AUTHORIZATION_FAILED);
+}
+
+/* ---- (e) slow brokers ------------------------------------------------------------ */
+
+/* Responses later than request.timeout.ms: the request is abandoned and
+ * sent again; without idempotence a record may be written twice (the mock
+ * served the late one), but every record is reported written. */
+static void test_slow_produce_response_is_retried(void **state)
+{
+    pf_t *f = *state;
+    const char *topic = "pf-slow-retry";
+    assert_int_equal(kc_mock_topic_create(f->mc, topic, 1, 1), 0);
+    pf_pin(f, topic, 1);
+    tp_drs_t drs = {0};
+    const char *extra[] = {"request.timeout.ms", "300", "socket.timeout.ms", "300", NULL};
+    kc_producer_t *p = pf_producer(f, &drs, extra);
+    pf_send(p, topic, 0, 0);
+    assert_int_equal(kc_flush(p, 10000), 0);
+    pf_assert_all_ok(&drs, 1);
+    const kc_err_t ok[2] = {KC_ERR_NO_ERROR, KC_ERR_NO_ERROR};
+    const int rtt[2] = {1500, 1500};
+    assert_int_equal(kc_mock_push_request_errors(f->mc, 1, 0, 2, ok, rtt), 0);
+    assert_int_equal(kc_mock_requests_clear(f->mc, -1), 0);
+    for (int seq = 1; seq <= 10; seq++)
+        pf_send(p, topic, 0, seq);
+    assert_int_equal(kc_flush(p, 15000), 0);
+    pf_assert_all_ok(&drs, 11);
+    /* Two slow ones and at least the retry that got through. */
+    assert_true(pf_count_requests(f, 1, 0, NULL) >= 3);
+    kc_producer_destroy(p, 1000);
+    /* At least once each, in order of first appearance. */
+    tp_read_t r;
+    int got = tp_read_all(f->bootstrap, topic, 1, 11, &r);
+    assert_true(got >= 11);
+    int next = 0;
+    for (int i = 0; i < r.n; i++) {
+        int part, seq;
+        assert_int_equal(sscanf(r.v[i].value, "p%d-%d", &part, &seq), 2);
+        if (seq == next)
+            next++;
+        else
+            assert_true(seq < next);
+    }
+    assert_int_equal(next, 11);
+    tp_read_free(&r);
+    tp_drs_free(&drs);
+}
+
+/* A broker slower than every time-out: its records fail with
+ * MSG_TIMED_OUT once message.timeout.ms passes; the other brokers' records
+ * are written; when it is fast again it takes records again. */
+static void test_slow_broker_past_message_timeout_fails(void **state)
+{
+    pf_t *f = *state;
+    const char *topic = "pf-slow-fail";
+    assert_int_equal(kc_mock_topic_create(f->mc, topic, NPART, 1), 0);
+    pf_pin(f, topic, NPART);
+    tp_drs_t drs = {0};
+    const char *extra[] = {"request.timeout.ms",
+                           "300",
+                           "socket.timeout.ms",
+                           "300",
+                           "message.timeout.ms",
+                           "1500",
+                           NULL};
+    kc_producer_t *p = pf_producer(f, &drs, extra);
+    for (int part = 0; part < NPART; part++)
+        pf_send(p, topic, part, 0);
+    assert_int_equal(kc_flush(p, 10000), 0);
+    pf_assert_all_ok(&drs, NPART);
+    assert_int_equal(kc_mock_broker_set_rtt(f->mc, 2, 4000), 0);
+    for (int seq = 1; seq <= 10; seq++)
+        for (int part = 0; part < NPART; part++)
+            pf_send(p, topic, part, seq);
+    pf_wait_reports(p, &drs, NPART + 30, 12000);
+    assert_int_equal(drs.n, NPART + 30);
+    for (int i = NPART; i < drs.n; i++) {
+        int part = (int)(drs.v[i].opaque / 100000);
+        if (part == 1) {
+            if (drs.v[i].err != KC_ERR__MSG_TIMED_OUT)
+                fail_msg("partition 1 record: %s", kc_err_name(drs.v[i].err));
+        } else {
+            assert_int_equal(drs.v[i].err, KC_ERR_NO_ERROR);
+        }
+    }
+    assert_int_equal(kc_mock_broker_set_rtt(f->mc, 2, 0), 0);
+    /* The reconnection's ApiVersions is still parked for the old delay. */
+    assert_int_equal(kc_mock_close_connections(f->mc, 2), 0);
+    pf_send(p, topic, 1, 11);
+    assert_int_equal(kc_flush(p, 12000), 0);
+    assert_int_equal(drs.v[drs.n - 1].err, KC_ERR_NO_ERROR);
+    kc_producer_destroy(p, 1000);
+    tp_drs_free(&drs);
+}
+
+/* ---- (f) idempotence -------------------------------------------------------------- */
+
+static void test_idempotent_through_faults(void **state)
+{
+    pf_t *f = *state;
+    const char *topic = "pf-idem";
+    assert_int_equal(kc_mock_topic_create(f->mc, topic, NPART, 3), 0);
+    tp_drs_t drs = {0};
+    const char *extra[] = {"enable.idempotence",
+                           "true",
+                           "request.timeout.ms",
+                           "400",
+                           "socket.timeout.ms",
+                           "400",
+                           NULL};
+    kc_producer_t *p = pf_producer(f, &drs, extra);
+    const int per = 400;
+    for (int seq = 0; seq < per; seq++) {
+        for (int part = 0; part < NPART; part++)
+            pf_send(p, topic, part, seq);
+        kc_poll(p, 0);
+        if (seq % 5 == 0) kc_poll(p, 2);
+        if (seq == 50) {
+            const kc_err_t errs[] = {KC_ERR_NOT_LEADER_OR_FOLLOWER, KC_ERR_REQUEST_TIMED_OUT,
+                                     KC_ERR_NOT_ENOUGH_REPLICAS};
+            assert_int_equal(kc_mock_push_request_errors(f->mc, -1, 0, 3, errs, NULL), 0);
+        } else if (seq == 100) {
+            assert_int_equal(kc_mock_close_connections(f->mc, -1), 0);
+        } else if (seq == 150) {
+            /* Served late: the producer gives up on it and sends again; the
+             * broker must see the retry as a duplicate. */
+            const kc_err_t ok[] = {KC_ERR_NO_ERROR, KC_ERR_NO_ERROR};
+            const int rtt[] = {1000, 1000};
+            assert_int_equal(kc_mock_push_request_errors(f->mc, -1, 0, 2, ok, rtt), 0);
+        } else if (seq == 250) {
+            /* Unexplained: the producer bumps its epoch and goes on. */
+            const kc_err_t oos = KC_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+            assert_int_equal(kc_mock_push_request_errors(f->mc, -1, 0, 1, &oos, NULL), 0);
+        } else if (seq == 300) {
+            assert_int_equal(kc_mock_partition_set_leader(f->mc, topic, 0, 3), 0);
+            assert_int_equal(kc_mock_close_connections(f->mc, 2), 0);
+        }
+    }
+    assert_int_equal(kc_flush(p, 15000), 0);
+    char why[256] = "";
+    if (kc_fatal_error(p, why, sizeof(why))) fail_msg("fatal: %s", why);
+    pf_assert_all_ok(&drs, per * NPART);
+    /* InitProducerId (22) was asked, and every injected error was used. */
+    assert_true(pf_count_requests(f, -1, 22, NULL) >= 1);
+    int inj = 0;
+    pf_count_requests(f, -1, 0, &inj);
+    assert_int_equal(inj, 4);
+    kc_producer_destroy(p, 1000);
+    int counts[NPART] = {per, per, per};
+    pf_check_log(f, topic, counts);
+    tp_drs_free(&drs);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_leader_moves_mid_stream, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_leader_moves_mid_stream_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_broker_down_then_up_delivers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_broker_down_past_message_timeout_fails, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_retriable_produce_errors_are_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_message_too_large_reported_per_record, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_topic_authorization_failed_reported_per_record, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_slow_produce_response_is_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slow_broker_past_message_timeout_fails, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_idempotent_through_faults, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
