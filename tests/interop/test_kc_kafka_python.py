@@ -11,12 +11,16 @@ nullh` with `-X compression.type=` gzip, snappy, lz4, zstd in turn; a
 KafkaConsumer assigned every partition from the beginning reads every record
 once, in order per partition, with its key and the three headers (an empty
 value and a null one)."""
+import time
+
 from kcbroker import check, log, require_module, run, run_tool, wait_for
 from kcclients import (check_codec, check_records, kc_binary, kc_consume, kc_produce,
                        make_records)
 
 N = 300
-TS0 = 1700000000000  # CreateTime of record i: TS0 + i
+# CreateTime of record i: TS0 + i. An hour back, not a fixed date: the
+# broker's time-based retention (7 days) would delete records that old.
+TS0 = (int(time.time()) - 3600) * 1000
 KC_HEADERS = [("src", "kc"), ("empty", ""), ("nullh", None)]
 
 
