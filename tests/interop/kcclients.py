@@ -7,6 +7,7 @@ null key), headers a list of (name, value) with value str or None (a null
 header value). Values are unique per topic, so a record is known by its value.
 """
 import os
+import subprocess
 
 from kcbroker import check, check_in_send_order, fail, log, run_tool
 
@@ -61,12 +62,26 @@ def parse_headers(text):
     return out
 
 
-def kc_consume(kc, bootstrap, topic, extra=(), timeout=60):
+def kc_consume(kc, bootstrap, topic, extra=(), timeout=30):
     """`kc consume -o beginning -e` of every partition: [(partition, offset,
     key, value, headers), ...] in the order printed."""
+    # log_level=7: if it ever hangs, the failure shows what it was doing.
     argv = [kc, "consume", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e",
-            "-f", KC_FORMAT] + list(extra)
-    out = run_tool(argv, timeout, what="kc consume " + topic).stdout.decode("utf-8", "replace")
+            "-f", KC_FORMAT, "-X", "log_level=7"] + list(extra)
+    try:
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        printed = {}
+        for line in (e.stdout or b"").decode("utf-8", "replace").split("\n")[:-1]:
+            f = line.split("\t")
+            printed[f[0]] = (printed.get(f[0], (0, None))[0] + 1, f[1] if len(f) > 1 else None)
+        fail("kc consume -e %s did not exit within %ds; it had printed (records, last offset) "
+             "by partition %r; stderr:\n%s" % (topic, timeout, printed,
+                                              (e.stderr or b"").decode("utf-8", "replace")[-6000:]))
+    if p.returncode != 0:
+        fail("kc consume %s exited with %d; stderr:\n%s"
+             % (topic, p.returncode, p.stderr.decode("utf-8", "replace")[-4000:]))
+    out = p.stdout.decode("utf-8", "replace")
     got = []
     for line in out.split("\n")[:-1]:
         f = line.split("\t")
