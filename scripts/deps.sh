@@ -7,7 +7,8 @@ set -euo pipefail
 
 build_pkgs=(gcc make cmake pkg-config python3 zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
             libssl-dev libevent-dev libcmocka-dev)
-test_pkgs=(clang libclang-rt-14-dev librdkafka-dev kcat python3-kafka python3-confluent-kafka)
+test_pkgs=(clang libclang-rt-14-dev librdkafka-dev kcat python3-kafka python3-confluent-kafka
+           python3-snappy python3-lz4 python3-zstandard)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = demo ] && want+=(kcat)
