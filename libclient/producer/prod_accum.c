@@ -381,14 +381,16 @@ void prod_topic_set_partitions(prod_t *p, prod_topic_t *t, int32_t npart)
         }
     }
     struct prod_pending_q q = STAILQ_HEAD_INITIALIZER(q);
-    if (t->npart > 0) {
+    if (t->npart > 0 && t->npending > 0) {
         STAILQ_CONCAT(&q, &t->pending);
         t->npending = 0;
+        t->draining = 1;
     }
     pthread_mutex_unlock(&t->lock);
 
     uint64_t now = prod_now_ms();
     prod_pending_t *pe;
+again:
     while ((pe = STAILQ_FIRST(&q)) != NULL) {
         STAILQ_REMOVE_HEAD(&q, link);
         const uint8_t *key = pending_key(pe);
@@ -413,6 +415,16 @@ void prod_topic_set_partitions(prod_t *p, prod_topic_t *t, int32_t npart)
                                                         : "cannot append the record");
         free(pe);
     }
+    /* Records produced while these were appended waited behind them. */
+    pthread_mutex_lock(&t->lock);
+    if (t->draining && t->npending > 0) {
+        STAILQ_CONCAT(&q, &t->pending);
+        t->npending = 0;
+        pthread_mutex_unlock(&t->lock);
+        goto again;
+    }
+    t->draining = 0;
+    pthread_mutex_unlock(&t->lock);
 }
 
 void prod_topic_fail_pending(prod_t *p, prod_topic_t *t, kc_err_t err, int all, uint64_t now)
@@ -464,7 +476,7 @@ static kc_err_t produce_locked_out(prod_t *p, const kc_produce_rec_t *rec,
     uint64_t now = 0; /* read only where needed: a new batch, a sticky choice */
 
     pthread_mutex_lock(&t->lock);
-    if (t->npart < 0) {
+    if (t->npart < 0 || t->draining) {
         int first = 0;
         if (t->err) {
             err = t->err;

@@ -124,9 +124,12 @@ struct prod_topic {
     prod_part_t **parts;           /* lock: grows only; a part pointer stays valid */
     struct prod_pending_q pending; /* lock */
     int npending;                  /* lock */
-    int32_t sticky;                /* lock: -1 none */
-    uint64_t sticky_until_ms;      /* lock */
-    uint64_t rng;                  /* lock */
+    /* lock: the I/O thread is appending the pending records; new records
+     * queue behind them so produce order holds per partition. */
+    int draining;
+    int32_t sticky;           /* lock: -1 none */
+    uint64_t sticky_until_ms; /* lock */
+    uint64_t rng;             /* lock */
     /* I/O */
     uint64_t refresh_at_ms;
 };

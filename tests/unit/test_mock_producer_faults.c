@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <unistd.h>
+
 #include <librdkafka/rdkafka.h>
 
 #include "kc/kc_mock.h"
@@ -94,10 +96,9 @@ static void pf_send(kc_producer_t *p, const char *topic, int32_t part, int seq)
 }
 
 /* Record 0 of each partition, flushed: the producer learns the topic
- * before the stream. Records produced while it does not know the topic yet
- * may be written out of order (reported on issue 6: kc_produce() appends
- * straight to the partition while the I/O thread is still moving the
- * records that waited for metadata, prod_topic_set_partitions()). */
+ * before the stream, so a fault hits a stream already flowing.
+ * (test_order_while_metadata_arrives covers the records that wait for
+ * metadata.) */
 static void pf_warm(kc_producer_t *p, const char *topic, int nparts)
 {
     for (int part = 0; part < nparts; part++)
@@ -197,6 +198,57 @@ static int pf_count_requests(pf_t *f, int32_t broker, int16_t api_key, int *inje
 }
 
 /* ---- (a) leader moves ------------------------------------------------------------ */
+
+/* Records produced before the topic's metadata arrives wait in a queue, and
+ * records produced while the I/O thread appends that queue must wait behind
+ * it. Slow brokers (200 ms per request) make the first Metadata answer late,
+ * so thousands of records queue, and producing on while they are appended
+ * makes the two overlap. Before the fix, a partition's records landed out of
+ * produce order here. */
+static void test_order_while_metadata_arrives(void **state)
+{
+    pf_t *f = *state;
+    const char *topic = "pf-order-first";
+    assert_int_equal(kc_mock_topic_create(f->mc, topic, NPART, 1), 0);
+    for (int32_t b = 1; b <= 3; b++)
+        assert_int_equal(kc_mock_broker_set_rtt(f->mc, b, 200), 0);
+    tp_drs_t drs = {0};
+    /* Room for everything: a full queue would stop production during the
+     * append and hide the overlap. */
+    const char *extra[] = {"max.in.flight.requests.per.connection", "1",
+                           "queue.buffering.max.messages", "1000000", NULL};
+    kc_producer_t *p = pf_producer(f, &drs, extra);
+    int seq[NPART] = {0};
+    uint64_t end = tp_now_ms() + 700;
+    int n = 0;
+    while ((tp_now_ms() < end || n < 3000) && n < 290000) {
+        int part = n % NPART;
+        pf_send(p, topic, part, seq[part]++);
+        /* A steady stream, so records keep coming while the queue drains. */
+        if (++n % 64 == 0) usleep(500);
+    }
+    for (int32_t b = 1; b <= 3; b++)
+        assert_int_equal(kc_mock_broker_set_rtt(f->mc, b, 0), 0);
+    assert_int_equal(kc_flush(p, 30000), 0);
+    pf_assert_all_ok(&drs, n);
+    /* Offsets follow produce order within each partition. */
+    int64_t *last = calloc(NPART * (size_t)100000, sizeof(*last));
+    for (int i = 0; i < drs.n; i++) {
+        intptr_t o = drs.v[i].opaque;
+        assert_true(o % 100000 < 100000);
+        last[o] = drs.v[i].offset;
+    }
+    for (int part = 0; part < NPART; part++)
+        for (int s = 1; s < seq[part]; s++) {
+            int64_t a = last[part * 100000 + s - 1], b = last[part * 100000 + s];
+            if (b <= a)
+                fail_msg("partition %d: record %d at offset %lld, after record %d at %lld", part, s,
+                         (long long)b, s - 1, (long long)a);
+        }
+    free(last);
+    kc_producer_destroy(p, 5000);
+    tp_drs_free(&drs);
+}
 
 static void check_leader_moves(pf_t *f, const char *topic, int idempotent)
 {
@@ -585,6 +637,7 @@ static void test_idempotent_through_faults(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_order_while_metadata_arrives, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leader_moves_mid_stream, setup, teardown),
         cmocka_unit_test_setup_teardown(test_leader_moves_mid_stream_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_broker_down_then_up_delivers, setup, teardown),
