@@ -190,8 +190,9 @@ static const util_conf_prop_t client_props[] = {
     ENUM("compression.type", P, compression_type, codec_names, "none",
          "Codec that compresses each batch."),
     ALIAS("compression.codec", P, "compression.type"),
-    INT("compression.level", P, compression_level, -1, 12, "-1",
-        "Codec level: gzip 0-9, lz4 0-12, zstd 1-12(+), snappy 0; -1 is the codec's default."),
+    INT("compression.level", P, compression_level, -1, 22, "-1",
+        "Codec level: gzip 0-9, lz4 0-12, zstd 1-22, snappy 0; -1 is the codec's default. A level "
+        "the codec does not have is refused when the producer is created."),
     INT("message.timeout.ms", P, message_timeout_ms, 0, MAX_INT, "300000",
         "Time a record may take to be delivered, retries included, before it fails; 0 is "
         "forever."),
@@ -318,6 +319,14 @@ static kc_err_t finalize_producer(client_conf_t *c, char *errstr, size_t size)
             snprintf(errstr, size, "retries: must be at least 1 when enable.idempotence is true");
             return KC_ERR__CONF;
         }
+    }
+    int lo, hi;
+    if (c->compression_level != -1 && proto_codec_level_range(c->compression_type, &lo, &hi) == 0 &&
+        (c->compression_level < lo || c->compression_level > hi)) {
+        snprintf(errstr, size,
+                 "compression.level: %s has levels %d-%d (or -1, its default), not %d",
+                 proto_codec_name(c->compression_type), lo, hi, c->compression_level);
+        return KC_ERR__CONF;
     }
     /* librdkafka's producer asks for missing topics to be created unless told not to. */
     if (!is_set(c, "allow.auto.create.topics")) c->allow_auto_create_topics = 1;

@@ -242,12 +242,10 @@ static kc_err_t batch_prepare(prod_t *p, prod_part_t *pp, prod_batch_t *b)
             b->bld.base_sequence = b->base_seq;
         }
         char errstr[128];
-        int codec = p->conf->compression_type;
-        int level = p->conf->compression_level;
-        /* compression.level spans every codec's range (-1..12); gzip stops at 9. */
-        if (codec == PROTO_CODEC_GZIP && level > 9) level = 9;
-        int err =
-            proto_batch_builder_finish(&b->bld, codec, level, &p->scratch, errstr, sizeof(errstr));
+        /* compression.level was checked against the codec at creation. */
+        int err = proto_batch_builder_finish(&b->bld, p->conf->compression_type,
+                                             p->conf->compression_level, &p->scratch, errstr,
+                                             sizeof(errstr));
         if (err) {
             snprintf(b->errstr, sizeof(b->errstr), "%s", errstr);
             return (kc_err_t)err;

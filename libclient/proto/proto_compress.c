@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <zstd.h>
+
 #include "kc/kc_err.h"
 #include "proto_compress_int.h"
 
@@ -90,6 +92,17 @@ static int copy_bounded(const void *in, size_t len, size_t max_out, proto_wbuf_t
                                    max_out);
     proto_put_raw(out, in, len);
     return 0;
+}
+
+int proto_codec_level_range(int codec, int *min, int *max)
+{
+    switch (codec) {
+    case PROTO_CODEC_GZIP: *min = 0, *max = 9; return 0;
+    case PROTO_CODEC_SNAPPY: *min = 0, *max = 0; return 0;
+    case PROTO_CODEC_LZ4: *min = 0, *max = 12; return 0; /* LZ4HC_CLEVEL_MAX */
+    case PROTO_CODEC_ZSTD: *min = 1, *max = ZSTD_maxCLevel(); return 0;
+    default: return -1;
+    }
 }
 
 int proto_compress(int codec, int level, const void *in, size_t len, proto_wbuf_t *out,

@@ -39,6 +39,12 @@ int proto_codec_parse(const char *name);
 int proto_compress(int codec, int level, const void *in, size_t len, proto_wbuf_t *out,
                    char *errstr, size_t errstr_size);
 
+/* The levels proto_compress() takes for codec besides -1 (its default):
+ * gzip 0-9, lz4 0-12, zstd 1-22 (the linked libzstd's maximum), snappy 0
+ * (it has no levels; proto_compress ignores the argument). Returns 0, or -1
+ * for "none" and unknown codecs, which have no levels. */
+int proto_codec_level_range(int codec, int *min, int *max);
+
 /* Appends the decompressed form of in[0..len) to out, at most max_out bytes.
  * Accepts what real producers write: gzip streams; raw snappy blocks and the
  * Java/xerial framed form; lz4 frames, including those with the old (magic 0)

@@ -15,11 +15,14 @@ static uInt clamp_uint(size_t n)
 int proto_gzip_compress(int level, const void *in, size_t len, proto_wbuf_t *out, char *errstr,
                         size_t errstr_size)
 {
+    int lo, hi;
+    proto_codec_level_range(PROTO_CODEC_GZIP, &lo, &hi);
     if (level == -1)
         level = Z_DEFAULT_COMPRESSION;
-    else if (level < 0 || level > 9)
+    else if (level < lo || level > hi)
         return proto_compress_fail(errstr, errstr_size, KC_ERR__INVALID_ARG,
-                                   "gzip: level %d is outside -1 (default) and 0-9", level);
+                                   "gzip: level %d is outside -1 (default) and %d-%d", level, lo,
+                                   hi);
     z_stream s = {0};
     /* 15 + 16: a 32 KiB window wrapped in a gzip header and trailer. */
     int ret = deflateInit2(&s, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);

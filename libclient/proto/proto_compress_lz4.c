@@ -7,8 +7,6 @@
 #include "kc/kc_err.h"
 #include "proto_compress_int.h"
 
-#define LZ4_LEVEL_MAX 12 /* LZ4HC_CLEVEL_MAX */
-
 /* ---- XXH32, for the frame header checksum -------------------------------- */
 
 #define XXH_P1 0x9E3779B1u
@@ -70,12 +68,14 @@ uint32_t proto_xxh32(const void *data, size_t len, uint32_t seed)
 int proto_lz4_compress(int level, const void *in, size_t len, proto_wbuf_t *out, char *errstr,
                        size_t errstr_size)
 {
+    int lo, hi;
+    proto_codec_level_range(PROTO_CODEC_LZ4, &lo, &hi);
     if (level == -1)
         level = 0; /* liblz4's fast mode, as librdkafka uses */
-    else if (level < 0 || level > LZ4_LEVEL_MAX)
+    else if (level < lo || level > hi)
         return proto_compress_fail(errstr, errstr_size, KC_ERR__INVALID_ARG,
-                                   "lz4: level %d is outside -1 (default) and 0-%d", level,
-                                   LZ4_LEVEL_MAX);
+                                   "lz4: level %d is outside -1 (default) and %d-%d", level, lo,
+                                   hi);
     LZ4F_preferences_t prefs;
     memset(&prefs, 0, sizeof(prefs));
     /* Java's KafkaLZ4BlockInputStream reads only independent blocks; it

@@ -95,12 +95,14 @@ static void zstd_dctx_put(ZSTD_DCtx *dctx)
 int proto_zstd_compress(int level, const void *in, size_t len, proto_wbuf_t *out, char *errstr,
                         size_t errstr_size)
 {
+    int lo, hi;
+    proto_codec_level_range(PROTO_CODEC_ZSTD, &lo, &hi);
     if (level == -1)
         level = ZSTD_CLEVEL_DEFAULT;
-    else if (level < 1 || level > ZSTD_maxCLevel())
+    else if (level < lo || level > hi)
         return proto_compress_fail(errstr, errstr_size, KC_ERR__INVALID_ARG,
-                                   "zstd: level %d is outside -1 (default) and 1-%d", level,
-                                   ZSTD_maxCLevel());
+                                   "zstd: level %d is outside -1 (default) and %d-%d", level, lo,
+                                   hi);
     ZSTD_CCtx *cctx = zstd_cctx_get();
     if (!cctx)
         return proto_compress_fail(errstr, errstr_size, KC_ERR__NO_MEMORY, "zstd: out of memory");

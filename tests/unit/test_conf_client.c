@@ -257,6 +257,24 @@ static void test_producer_derived_values(void **state)
     conf_free(finalized(CLIENT_ROLE_PRODUCER, both, KC_ERR__CONF,
                         "message.timeout.ms: must be greater than linger.ms"));
 
+    /* compression.level must be one the codec has. */
+    const char *gzip10[] = {"compression.type", "gzip", "compression.level", "10", NULL};
+    conf_free(finalized(CLIENT_ROLE_PRODUCER, gzip10, KC_ERR__CONF,
+                        "compression.level: gzip has levels 0-9 (or -1, its default), not 10"));
+    const char *zstd0[] = {"compression.type", "zstd", "compression.level", "0", NULL};
+    conf_free(finalized(CLIENT_ROLE_PRODUCER, zstd0, KC_ERR__CONF,
+                        "compression.level: zstd has levels 1-22 (or -1, its default), not 0"));
+    const char *snappy3[] = {"compression.type", "snappy", "compression.level", "3", NULL};
+    conf_free(finalized(CLIENT_ROLE_PRODUCER, snappy3, KC_ERR__CONF,
+                        "compression.level: snappy has levels 0-0 (or -1, its default), not 3"));
+    const char *lz4_12[] = {"compression.type", "lz4", "compression.level", "12", NULL};
+    conf_free(finalized(CLIENT_ROLE_PRODUCER, lz4_12, 0, NULL));
+    const char *zstd22[] = {"compression.type", "zstd", "compression.level", "22", NULL};
+    conf_free(finalized(CLIENT_ROLE_PRODUCER, zstd22, 0, NULL));
+    /* No codec, no levels to check: a shared conf may carry one for later. */
+    const char *none9[] = {"compression.level", "9", NULL};
+    conf_free(finalized(CLIENT_ROLE_PRODUCER, none9, 0, NULL));
+
     const char *refresh[] = {"topic.metadata.refresh.interval.ms", "1000", NULL};
     c = finalized(CLIENT_ROLE_PRODUCER, refresh, 0, NULL);
     assert_int_equal(c->metadata_max_age_ms, 3000);
