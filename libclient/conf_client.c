@@ -380,10 +380,22 @@ kc_err_t client_conf_finalize(client_conf_t *c, client_role_t role, char *errstr
         snprintf(errstr, size, "reconnect.backoff.max.ms: must be at least reconnect.backoff.ms");
         return KC_ERR__CONF;
     }
+    if (c->retry_backoff_max_ms < c->retry_backoff_ms) {
+        snprintf(errstr, size, "retry.backoff.max.ms: must be at least retry.backoff.ms");
+        return KC_ERR__CONF;
+    }
     if (!is_set(c, "metadata.max.age.ms") && c->topic_metadata_refresh_interval_ms > 0) {
         int64_t age = (int64_t)c->topic_metadata_refresh_interval_ms * 3;
         c->metadata_max_age_ms = age > 86400000 ? 86400000 : (int)age;
     }
     return role == CLIENT_ROLE_PRODUCER ? finalize_producer(c, errstr, size)
                                         : finalize_consumer(c, errstr, size);
+}
+
+int client_retry_backoff_ms(const client_conf_t *c, int failed)
+{
+    int64_t ms = c->retry_backoff_ms;
+    for (int i = 1; i < failed && ms < c->retry_backoff_max_ms; i++)
+        ms *= 2;
+    return ms > c->retry_backoff_max_ms ? c->retry_backoff_max_ms : (int)ms;
 }

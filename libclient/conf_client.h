@@ -147,4 +147,10 @@ typedef enum client_role { CLIENT_ROLE_PRODUCER, CLIENT_ROLE_CONSUMER } client_r
 kc_err_t client_conf_finalize(client_conf_t *conf, client_role_t role, char *errstr,
                               size_t errstr_size);
 
+/* The wait before a request is sent again after `failed` failures in a row
+ * (1 = the first): retry.backoff.ms, doubled for each failure before the
+ * last, at most retry.backoff.max.ms. librdkafka (2.3 and later) backs off
+ * the same way, with jitter on top. */
+int client_retry_backoff_ms(const client_conf_t *conf, int failed);
+
 #endif

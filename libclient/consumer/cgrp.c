@@ -29,11 +29,7 @@ void cgrp_timer_add(struct event *ev, int ms)
 
 int cgrp_backoff_ms(const cgrp_t *g, int attempt)
 {
-    int64_t ms = g->conf->retry_backoff_ms;
-    for (int i = 0; i < attempt && ms < g->conf->retry_backoff_max_ms; i++)
-        ms *= 2;
-    if (ms > g->conf->retry_backoff_max_ms) ms = g->conf->retry_backoff_max_ms;
-    return (int)ms;
+    return client_retry_backoff_ms(g->conf, attempt + 1);
 }
 
 char *cgrp_strdup_slice(proto_str_t s)

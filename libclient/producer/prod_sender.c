@@ -137,7 +137,7 @@ static void batch_done(prod_t *p, prod_batch_t *b, kc_err_t err, const char *err
         p->idem_state != PROD_IDEM_FATAL) {
         log_debug("%s [%d]: retrying %d records (attempt %d): %s", b->topic->name,
                   (int)b->partition, (int)b->nrec, b->attempts, errstr);
-        b->retry_at_ms = now + (uint64_t)p->conf->retry_backoff_ms;
+        b->retry_at_ms = now + (uint64_t)client_retry_backoff_ms(p->conf, b->attempts);
         if (idem) pp->hold = 1;
         pthread_mutex_lock(&pp->lock);
         requeue_locked(pp, b);

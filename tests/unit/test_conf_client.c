@@ -284,6 +284,18 @@ static void test_producer_derived_values(void **state)
                              NULL};
     conf_free(finalized(CLIENT_ROLE_CONSUMER, backoff, KC_ERR__CONF,
                         "reconnect.backoff.max.ms: must be at least reconnect.backoff.ms"));
+    const char *retry[] = {"retry.backoff.ms", "500", "retry.backoff.max.ms", "100", NULL};
+    conf_free(finalized(CLIENT_ROLE_PRODUCER, retry, KC_ERR__CONF,
+                        "retry.backoff.max.ms: must be at least retry.backoff.ms"));
+    /* Retries wait twice as long each time, up to the maximum. */
+    const char *doubling[] = {"retry.backoff.ms", "100", "retry.backoff.max.ms", "700", NULL};
+    c = finalized(CLIENT_ROLE_PRODUCER, doubling, 0, NULL);
+    assert_int_equal(client_retry_backoff_ms(c, 1), 100);
+    assert_int_equal(client_retry_backoff_ms(c, 2), 200);
+    assert_int_equal(client_retry_backoff_ms(c, 3), 400);
+    assert_int_equal(client_retry_backoff_ms(c, 4), 700);
+    assert_int_equal(client_retry_backoff_ms(c, 1000), 700);
+    conf_free(c);
 }
 
 static void test_consumer_derived_values(void **state)

@@ -412,6 +412,47 @@ static void test_retriable_produce_errors_are_retried(void **state)
     tp_drs_free(&drs);
 }
 
+/* Each retry of a batch waits twice as long as the one before, up to
+ * retry.backoff.max.ms. Only lower bounds are checked: a retry may come late
+ * on a busy machine, never early. */
+static void test_retry_backoff_doubles(void **state)
+{
+    pf_t *f = *state;
+    const char *topic = "pf-backoff";
+    assert_int_equal(kc_mock_topic_create(f->mc, topic, 1, 1), 0);
+    pf_pin(f, topic, 1);
+    tp_drs_t drs = {0};
+    const char *extra[] = {"retry.backoff.ms", "40", "retry.backoff.max.ms", "200", NULL};
+    kc_producer_t *p = pf_producer(f, &drs, extra);
+    pf_warm(p, topic, 1);
+    assert_int_equal(kc_mock_requests_clear(f->mc, 1), 0);
+    const kc_err_t errs[] = {KC_ERR_NOT_ENOUGH_REPLICAS, KC_ERR_NOT_ENOUGH_REPLICAS,
+                             KC_ERR_NOT_ENOUGH_REPLICAS, KC_ERR_NOT_ENOUGH_REPLICAS,
+                             KC_ERR_NOT_ENOUGH_REPLICAS};
+    assert_int_equal(kc_mock_push_request_errors(f->mc, 1, 0, 5, errs, NULL), 0);
+    pf_send(p, topic, 0, 1);
+    assert_int_equal(kc_flush(p, 10000), 0);
+    pf_assert_all_ok(&drs, 2);
+    /* Six Produce requests: five refused, the last written. */
+    kc_mock_requests_t *l = kc_mock_requests_get(f->mc, 1);
+    assert_non_null(l);
+    int64_t at[8];
+    int n = 0;
+    for (size_t i = 0; i < kc_mock_requests_count(l) && n < 8; i++) {
+        const kc_mock_request_t *r = kc_mock_requests_at(l, i);
+        if (kc_mock_request_api_key(r) == 0) at[n++] = kc_mock_request_received_us(r);
+    }
+    kc_mock_requests_destroy(l);
+    assert_int_equal(n, 6);
+    const int64_t want_ms[] = {40, 80, 160, 200, 200};
+    for (int i = 0; i < 5; i++)
+        if (at[i + 1] - at[i] < want_ms[i] * 1000)
+            fail_msg("retry %d came %lld ms after the request before it, expected at least %lld",
+                     i + 1, (long long)(at[i + 1] - at[i]) / 1000, (long long)want_ms[i]);
+    kc_producer_destroy(p, 1000);
+    tp_drs_free(&drs);
+}
+
 /* ---- (d) injected non-retriable errors ---------------------------------------------- */
 
 static void check_fatal_produce_error(pf_t *f, const char *topic, kc_err_t injected)
@@ -644,6 +685,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_broker_down_past_message_timeout_fails, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_retriable_produce_errors_are_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_backoff_doubles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_message_too_large_reported_per_record, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_topic_authorization_failed_reported_per_record, setup,
