@@ -149,7 +149,7 @@ static const util_conf_prop_t client_props[] = {
     INT("retry.backoff.ms", PC, retry_backoff_ms, 1, 300000, "100",
         "First wait before retrying a failed request; doubles on each retry."),
     INT("retry.backoff.max.ms", PC, retry_backoff_max_ms, 1, 300000, "1000",
-        "Longest wait before retrying a failed request."),
+        "Longest wait before retrying a failed request; raised to retry.backoff.ms unless set."),
     /* Diagnostics */
     {.name = "debug",
      .type = UTIL_CONF_FLAGS,
@@ -381,8 +381,12 @@ kc_err_t client_conf_finalize(client_conf_t *c, client_role_t role, char *errstr
         return KC_ERR__CONF;
     }
     if (c->retry_backoff_max_ms < c->retry_backoff_ms) {
-        snprintf(errstr, size, "retry.backoff.max.ms: must be at least retry.backoff.ms");
-        return KC_ERR__CONF;
+        /* A long first wait alone raises the default maximum with it. */
+        if (is_set(c, "retry.backoff.max.ms")) {
+            snprintf(errstr, size, "retry.backoff.max.ms: must be at least retry.backoff.ms");
+            return KC_ERR__CONF;
+        }
+        c->retry_backoff_max_ms = c->retry_backoff_ms;
     }
     if (!is_set(c, "metadata.max.age.ms") && c->topic_metadata_refresh_interval_ms > 0) {
         int64_t age = (int64_t)c->topic_metadata_refresh_interval_ms * 3;

@@ -287,6 +287,10 @@ static void test_producer_derived_values(void **state)
     const char *retry[] = {"retry.backoff.ms", "500", "retry.backoff.max.ms", "100", NULL};
     conf_free(finalized(CLIENT_ROLE_PRODUCER, retry, KC_ERR__CONF,
                         "retry.backoff.max.ms: must be at least retry.backoff.ms"));
+    const char *long_first[] = {"retry.backoff.ms", "5000", NULL};
+    c = finalized(CLIENT_ROLE_PRODUCER, long_first, 0, NULL);
+    assert_int_equal(c->retry_backoff_max_ms, 5000);
+    conf_free(c);
     /* Retries wait twice as long each time, up to the maximum. */
     const char *doubling[] = {"retry.backoff.ms", "100", "retry.backoff.max.ms", "700", NULL};
     c = finalized(CLIENT_ROLE_PRODUCER, doubling, 0, NULL);
