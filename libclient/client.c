@@ -142,6 +142,8 @@ static void *io_main(void *arg)
     /* debug=... asks for debug lines whatever log_level says, as in librdkafka. */
     int level = c->conf->debug ? LOG_LVL_DEBUG : c->conf->log_level;
     util_log_set_thread(cbs->log ? log_to_app : NULL, (void *)cbs, level);
+    if (c->conf->statistics_interval_ms > 0)
+        log_warn("statistics.interval.ms is set, but kc emits no statistics yet");
     event_base_loop(c->base, EVLOOP_NO_EXIT_ON_EMPTY);
     return NULL;
 }

@@ -160,7 +160,8 @@ static const util_conf_prop_t client_props[] = {
     INT("log_level", PC, log_level, 0, 7, "6",
         "Most verbose log level emitted (syslog numbering)."),
     INT("statistics.interval.ms", PC, statistics_interval_ms, 0, 86400000, "0",
-        "How often to emit statistics; 0 turns them off."),
+        "Accepted so librdkafka configurations load, but kc emits no statistics yet (a "
+        "warning is logged when it is set)."),
     INT("test.mock.num.brokers", PC | UTIL_CONF_MOCK, test_mock_num_brokers, 0, 10000, "0",
         "Start a mock cluster of this many brokers inside the client and use it instead of "
         "bootstrap.servers (tests only)."),

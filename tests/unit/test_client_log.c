@@ -17,6 +17,7 @@ typedef struct sink {
     atomic_int lines;
     atomic_int debug_lines;
     atomic_int mentions_broker; /* lines naming the unreachable address */
+    atomic_int statistics_warnings;
 } sink_t;
 
 static void on_log(int level, const char *msg, void *opaque)
@@ -25,6 +26,8 @@ static void on_log(int level, const char *msg, void *opaque)
     atomic_fetch_add(&s->lines, 1);
     if (level == 7) atomic_fetch_add(&s->debug_lines, 1);
     if (strstr(msg, "127.0.0.1:1")) atomic_fetch_add(&s->mentions_broker, 1);
+    if (level == 4 && strstr(msg, "statistics.interval.ms"))
+        atomic_fetch_add(&s->statistics_warnings, 1);
 }
 
 static kc_client_t *client_with_log(sink_t *s, const char *prop, const char *value)
@@ -63,10 +66,29 @@ static void test_log_cb_per_client(void **state)
     assert_int_equal(atomic_load(&quiet.lines), 0);
 }
 
+/* kc has no statistics yet: a configuration that asks for them loads, and
+ * the client says once, as a warning, that none will come. */
+static void test_statistics_interval_warns(void **state)
+{
+    (void)state;
+    sink_t asked = {0}, not_asked = {0};
+    kc_client_t *a = client_with_log(&asked, "statistics.interval.ms", "5000");
+    kc_client_t *b = client_with_log(&not_asked, "statistics.interval.ms", "0");
+    kc_metadata_t *md = NULL;
+    char errstr[256];
+    assert_int_not_equal(kc_metadata(a, NULL, 100, &md, errstr, sizeof(errstr)), 0);
+    assert_int_not_equal(kc_metadata(b, NULL, 100, &md, errstr, sizeof(errstr)), 0);
+    kc_client_destroy(a);
+    kc_client_destroy(b);
+    assert_int_equal(atomic_load(&asked.statistics_warnings), 1);
+    assert_int_equal(atomic_load(&not_asked.statistics_warnings), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_log_cb_per_client),
+        cmocka_unit_test(test_statistics_interval_warns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
