@@ -13,6 +13,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "kc/kc_mock.h"
+#include "producer/prod_int.h"
 #include "test_client_producer_util.h"
 
 #define NPART 3
@@ -675,6 +676,83 @@ static void test_idempotent_through_faults(void **state)
     tp_drs_free(&drs);
 }
 
+/* The issue's soak, on a broker that checks sequence numbers: 100,000
+ * records over three partitions on three brokers, five requests in flight,
+ * and about one Produce request in twenty hit by a fault: an error for the
+ * request, a response held past request.timeout.ms (the producer sends
+ * again; the broker must take the resend as a duplicate), or the
+ * connections of a broker closed. Every record is reported delivered once,
+ * and each partition holds its records once, in produce order. */
+#define SOAK_RECORDS 100000
+
+static void soak_fault(pf_t *f, int k)
+{
+    int32_t broker = k % 3 + 1;
+    switch (k % 5) {
+    case 0:
+    case 1: {
+        static const kc_err_t errs[] = {KC_ERR_NOT_LEADER_OR_FOLLOWER, KC_ERR_REQUEST_TIMED_OUT,
+                                        KC_ERR_NOT_ENOUGH_REPLICAS};
+        assert_int_equal(kc_mock_push_request_errors(f->mc, broker, 0, 1, &errs[k % 3], NULL), 0);
+        break;
+    }
+    case 2:
+    case 3: {
+        const kc_err_t ok = KC_ERR_NO_ERROR;
+        const int late = 700; /* request.timeout.ms is 300 */
+        assert_int_equal(kc_mock_push_request_errors(f->mc, broker, 0, 1, &ok, &late), 0);
+        break;
+    }
+    default: assert_int_equal(kc_mock_close_connections(f->mc, broker), 0); break;
+    }
+}
+
+static void test_idempotent_soak(void **state)
+{
+    pf_t *f = *state;
+    const char *topic = "pf-soak";
+    assert_int_equal(kc_mock_topic_create(f->mc, topic, NPART, 3), 0);
+    pf_pin(f, topic, NPART);
+    tp_drs_t drs = {0};
+    const char *extra[] = {"enable.idempotence",
+                           "true",
+                           "request.timeout.ms",
+                           "300",
+                           "socket.timeout.ms",
+                           "300",
+                           "batch.num.messages",
+                           "200",
+                           NULL};
+    kc_producer_t *p = pf_producer(f, &drs, extra);
+    prod_t *in = prod_of(p);
+    pf_warm(p, topic, NPART);
+    int seq[NPART] = {1, 1, 1};
+    int faults = 0;
+    for (int i = NPART; i < SOAK_RECORDS; i++) {
+        int part = i % NPART;
+        pf_send(p, topic, part, seq[part]++);
+        if (i % 500 == 0) {
+            /* Keep the stream short enough that faults spread over it. */
+            while (kc_outq_len(p) > 2000)
+                kc_poll(p, 5);
+            while (faults < (int)(atomic_load(&in->stat_requests) / 20) + 1)
+                soak_fault(f, faults++);
+        }
+    }
+    assert_int_equal(kc_flush(p, 60000), 0);
+    char why[256] = "";
+    if (kc_fatal_error(p, why, sizeof(why))) fail_msg("fatal: %s", why);
+    print_message("soak: %d faults, %llu requests, %llu batches retried, %u producer ids/epochs\n",
+                  faults, (unsigned long long)atomic_load(&in->stat_requests),
+                  (unsigned long long)atomic_load(&in->stat_retries), in->pid_gen);
+    pf_assert_all_ok(&drs, SOAK_RECORDS);
+    assert_true(faults >= 20);
+    assert_true(atomic_load(&in->stat_retries) > 0);
+    kc_producer_destroy(p, 1000);
+    pf_check_log(f, topic, seq);
+    tp_drs_free(&drs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -694,6 +772,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_slow_broker_past_message_timeout_fails, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_idempotent_through_faults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idempotent_soak, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
