@@ -2,7 +2,7 @@
  * a broker serving Fetch over one connection (bench/run_broker_bench.py
  * compares kc-broker's fetch rate with it). Run by hand; not a test.
  *
- *   bench_loopback [--bytes N] [--chunk N] [--rounds N] [--sendfile DIR [--file-bytes N]]
+ *   bench_loopback [--bytes N] [--chunk N] [--rounds N] [--sendfile DIR [--file-bytes N] [--pread]]
  *                  [--json]
  *
  * A child process writes N bytes in large write()s (or with sendfile() from
@@ -35,6 +35,7 @@ typedef struct {
     size_t chunk;
     int rounds;
     const char *sendfile_dir;
+    int pread_mode;      /* --pread: pread() the file into memory, then write() */
     uint64_t file_bytes; /* sendfile source size; 0: chunk */
     int json;
 } opts_t;
@@ -92,7 +93,7 @@ static int make_source_file(const opts_t *o, const char *buf)
     return fd;
 }
 
-static int writer(int sock, const opts_t *o, const char *buf, int file)
+static int writer(int sock, const opts_t *o, char *buf, int file)
 {
     uint64_t left = o->bytes;
     uint64_t fsize = o->file_bytes ? o->file_bytes : o->chunk, fpos = 0;
@@ -102,6 +103,11 @@ static int writer(int sock, const opts_t *o, const char *buf, int file)
             if (fpos >= fsize) fpos = 0;
             if (n > fsize - fpos) n = (size_t)(fsize - fpos);
             off_t off = (off_t)fpos, stop = (off_t)(fpos + n);
+            if (o->pread_mode) {
+                if (pread(file, buf, n, off) != (ssize_t)n || write_all(sock, buf, n) != 0)
+                    return -1;
+                off = stop;
+            }
             while (off < stop) {
                 ssize_t w = sendfile(sock, file, &off, (size_t)(stop - off));
                 if (w < 0 && errno == EINTR) continue;
@@ -117,7 +123,7 @@ static int writer(int sock, const opts_t *o, const char *buf, int file)
 }
 
 /* Returns GB/s for one round, or a negative value on failure. */
-static double one_round(const opts_t *o, const char *buf, char *rbuf, int file, double *rcpu,
+static double one_round(const opts_t *o, char *buf, char *rbuf, int file, double *rcpu,
                         double *wcpu)
 {
     int ls = socket(AF_INET, SOCK_STREAM, 0);
@@ -188,11 +194,13 @@ static int parse_opts(opts_t *o, int argc, char **argv)
             o->rounds = atoi(v), i++;
         } else if (v && !strcmp(argv[i], "--sendfile")) {
             o->sendfile_dir = v, i++;
+        } else if (!strcmp(argv[i], "--pread")) {
+            o->pread_mode = 1;
         } else if (v && !strcmp(argv[i], "--file-bytes")) {
             o->file_bytes = strtoull(v, NULL, 10), i++;
         } else {
             fprintf(stderr, "usage: bench_loopback [--bytes N] [--chunk N] [--rounds N] "
-                            "[--sendfile DIR [--file-bytes N]] [--json]\n");
+                            "[--sendfile DIR [--file-bytes N] [--pread]] [--json]\n");
             return -1;
         }
     }
@@ -219,7 +227,7 @@ int main(int argc, char **argv)
         buf[i] = (char)('a' + i % 26);
     int file = o.sendfile_dir ? make_source_file(&o, buf) : -1;
     if (o.sendfile_dir && file < 0) return 1;
-    const char *mode = file >= 0 ? "sendfile" : "write";
+    const char *mode = file < 0 ? "write" : o.pread_mode ? "pread" : "sendfile";
 
     double gbs[99], rcpu[99], wcpu[99];
     for (int r = 0; r < o.rounds; r++) {

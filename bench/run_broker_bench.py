@@ -22,9 +22,10 @@ sends the next fetch as soon as a response's last batch header arrives:
 librdkafka's consumer builds a message per record and, with small records,
 sets the pace itself; the raw phase shows what the broker serves.
 
-Once per round bench_loopback measures one loopback TCP connection twice:
-write() from memory (the target's yardstick) and sendfile() from a 256 MiB
-file in the page cache on the brokers' disk. Both report CPU seconds per GB
+Once per round bench_loopback measures one loopback TCP connection three
+times: write() from memory (the target's yardstick), sendfile() from a 256 MiB
+file in the page cache on the brokers' disk, and pread() of that file into
+memory followed by write(). Both report CPU seconds per GB
 for both ends, which is compared with the broker's plus the raw client's
 CPU per GB of responses: on a shared machine, CPU per GB is the steadier
 figure.
@@ -316,7 +317,8 @@ def print_table(rows, lb):
           f"memory), {fmt(lb.get('write_cpu_s_per_gb'))} CPU-s/GB both ends; sendfile from a "
           f"{fmt(lb.get('sendfile_file_mb'), '.0f')} MB file in the page cache: "
           f"{fmt(lb.get('sendfile_mb_s'), '.0f')} MB/s, "
-          f"{fmt(lb.get('sendfile_cpu_s_per_gb'))} CPU-s/GB")
+          f"{fmt(lb.get('sendfile_cpu_s_per_gb'))} CPU-s/GB; pread()+write() of that file: "
+          f"{fmt(lb.get('pread_mb_s'), '.0f')} MB/s, {fmt(lb.get('pread_cpu_s_per_gb'))} CPU-s/GB")
     print("MB/s: produce and fetch(rk) = record values per second seen by librdkafka; "
           "fetch(raw) = Fetch response bytes per second (bench_fetch_raw).")
     print("CPU/GB: broker process CPU seconds per GB of record values. Medians over rounds.")
@@ -396,6 +398,7 @@ def main():
 
     loopbacks = []
     sendfiles = []
+    preads = []
     lb_dir = os.path.join(build, "bench-data")
     lb_file_bytes = 256 << 20
 
@@ -404,11 +407,12 @@ def main():
         # same machine load as they do: write() from memory (the target's
         # yardstick), and sendfile() from a file much larger than the CPU
         # caches on the brokers' disk (what serving a log from the page cache
-        # costs the kernel).
+        # costs the kernel), and pread() of that file into memory then
+        # write() (the way to serve it without sendfile).
         os.makedirs(lb_dir, exist_ok=True)
-        for extra, into in (([], loopbacks),
-                            (["--sendfile", lb_dir, "--file-bytes", str(lb_file_bytes)],
-                             sendfiles)):
+        from_file = ["--sendfile", lb_dir, "--file-bytes", str(lb_file_bytes)]
+        for extra, into in (([], loopbacks), (from_file, sendfiles),
+                            (from_file + ["--pread"], preads)):
             lb = subprocess.run([os.path.join(bindir, "bench_loopback"), "--bytes",
                                  str(int(args.loopback_gb * 1e9)), "--rounds", "3", "--json"]
                                 + extra, capture_output=True, text=True)
@@ -451,10 +455,12 @@ def main():
     lb = {}
     lb["write_mb_s"], lb["write_cpu_s_per_gb"] = lb_summary(loopbacks)
     lb["sendfile_mb_s"], lb["sendfile_cpu_s_per_gb"] = lb_summary(sendfiles)
+    lb["pread_mb_s"], lb["pread_cpu_s_per_gb"] = lb_summary(preads)
     lb["sendfile_file_mb"] = lb_file_bytes / 1e6
     loopback_mb_s = lb["write_mb_s"]
     loopback = {"median_gb_per_s": loopback_mb_s / 1000 if loopback_mb_s else None,
-                "summary": lb, "runs": loopbacks, "sendfile_runs": sendfiles}
+                "summary": lb, "runs": loopbacks, "sendfile_runs": sendfiles,
+                "pread_runs": preads}
     rows = summarize(runs, lb)
     print_table(rows, lb)
     info["machine"]["loadavg_end"] = os.getloadavg()
