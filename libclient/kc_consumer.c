@@ -578,6 +578,7 @@ typedef struct waiter {
     char errstr[256];
     int64_t lo, hi;
     kc_topic_partition_list_t *parts; /* commit/committed input, then result */
+    int fetch;                        /* kc_committed: parts take the offsets read */
     int timeout_ms;
     const char *topic;
     int32_t partition;
@@ -663,6 +664,34 @@ static void queue_commit_cb(kc_consumer_t *c, kc_err_t err, const kc_topic_parti
     cons_enqueue(c, ev);
 }
 
+/* Copies the group layer's per-partition results into w->parts: each
+ * partition's err, or the call's err for a partition without its own (a
+ * time-out, a coordinator that never answered), so the caller can tell
+ * which partitions failed. For kc_committed also the answer itself: the
+ * offset, leader epoch and metadata (copied into w->parts, which owns its
+ * strings). */
+static void copy_results(waiter_t *w, kc_err_t err, const kc_topic_partition_list_t *parts)
+{
+    /* When a partition failed, err is the first such error (cgrp reports
+     * it for the call): the others did not fail. */
+    for (int i = 0; parts && parts != w->parts && i < parts->cnt; i++)
+        if (parts->elems[i].err) err = 0;
+    for (int i = 0; i < w->parts->cnt; i++) {
+        kc_topic_partition_t *tp = &w->parts->elems[i];
+        /* Out of memory before a copy was made: parts is w->parts itself. */
+        const kc_topic_partition_t *r =
+            parts && parts != w->parts
+                ? kc_topic_partition_list_find(parts, tp->topic, tp->partition)
+                : NULL;
+        tp->err = r && r->err ? r->err : err;
+        if (!w->fetch || !r) continue;
+        tp->offset = r->offset;
+        tp->leader_epoch = r->leader_epoch;
+        if (kc_topic_partition_set_metadata(w->parts, tp, r->metadata) && !tp->err)
+            tp->err = KC_ERR__NO_MEMORY;
+    }
+}
+
 static void on_commit_result(waiter_t *w, kc_err_t err, const char *errstr,
                              const kc_topic_partition_list_t *parts)
 {
@@ -675,16 +704,7 @@ static void on_commit_result(waiter_t *w, kc_err_t err, const char *errstr,
     pthread_mutex_lock(&c->lock);
     w->err = err;
     snprintf(w->errstr, sizeof(w->errstr), "%s", errstr ? errstr : "");
-    if (!err && parts && w->parts) {
-        for (int i = 0; i < w->parts->cnt; i++) {
-            kc_topic_partition_t *tp = &w->parts->elems[i];
-            const kc_topic_partition_t *r =
-                kc_topic_partition_list_find(parts, tp->topic, tp->partition);
-            if (!r) continue;
-            tp->err = r->err;
-            if (w->timeout_ms >= 0) tp->offset = r->offset; /* committed: the answer */
-        }
-    }
+    if (w->parts) copy_results(w, err, parts);
     w->pending = 0;
     pthread_cond_broadcast(&c->cond);
     pthread_mutex_unlock(&c->lock);
@@ -709,8 +729,6 @@ static void on_committed(kc_err_t err, const char *errstr, const kc_topic_partit
                          void *opaque)
 {
     waiter_t *w = opaque;
-    w->async = 0;
-    w->timeout_ms = 0;
     on_commit_result(w, err, errstr, parts);
 }
 
@@ -721,14 +739,23 @@ static void io_committed(client_t *cl, void *arg)
     cons_group_fetch_committed(w->c, w->parts, w->timeout_ms, on_committed, w);
 }
 
-kc_err_t kc_commit(kc_consumer_t *c, const kc_topic_partition_list_t *offsets, int async)
+/* A synchronous commit of the caller's list that failed as a whole: every
+ * partition carries the error, as the header promises. */
+static kc_err_t fail_all(kc_topic_partition_list_t *offsets, int async, kc_err_t err)
+{
+    for (int i = 0; offsets && !async && i < offsets->cnt; i++)
+        offsets->elems[i].err = err;
+    return err;
+}
+
+kc_err_t kc_commit(kc_consumer_t *c, kc_topic_partition_list_t *offsets, int async)
 {
     if (!c) return KC_ERR__INVALID_ARG;
     if (!c->has_group) return KC_ERR__INVALID_ARG;
     kc_topic_partition_list_t *list = NULL;
     if (offsets) {
         list = kc_topic_partition_list_copy(offsets);
-        if (!list) return KC_ERR__NO_MEMORY;
+        if (!list) return fail_all(offsets, async, KC_ERR__NO_MEMORY);
     } else {
         assign_arg_t a = {c, NULL, 0, 0, NULL};
         kc_err_t err = client_call(c->client, io_assignment, &a);
@@ -755,23 +782,25 @@ kc_err_t kc_commit(kc_consumer_t *c, const kc_topic_partition_list_t *offsets, i
     waiter_t *w = calloc(1, sizeof(*w));
     if (!w) {
         kc_topic_partition_list_destroy(list);
-        return KC_ERR__NO_MEMORY;
+        return fail_all(offsets, async, KC_ERR__NO_MEMORY);
     }
     w->c = c;
     w->async = async;
     w->pending = 1;
     w->parts = list;
-    w->timeout_ms = -1;
     kc_err_t err = client_call(c->client, io_commit, w);
     if (err) {
         /* Not run: nobody else holds w. */
         kc_topic_partition_list_destroy(list);
         free(w);
-        return err;
+        return fail_all(offsets, async, err);
     }
     if (async) return 0;
     waiter_wait(w);
     err = w->err;
+    /* list is a copy of offsets, element for element. */
+    for (int i = 0; offsets && i < offsets->cnt; i++)
+        offsets->elems[i].err = w->parts->elems[i].err;
     kc_topic_partition_list_destroy(w->parts);
     free(w);
     return err;
@@ -799,7 +828,7 @@ kc_err_t kc_committed(kc_consumer_t *c, kc_topic_partition_list_t *partitions, i
     if (!c || !partitions) return KC_ERR__INVALID_ARG;
     if (!c->has_group) return KC_ERR__INVALID_ARG;
     if (timeout_ms < 0) timeout_ms = c->conf->socket_timeout_ms;
-    waiter_t w = {.c = c, .pending = 1, .parts = partitions, .timeout_ms = timeout_ms};
+    waiter_t w = {.c = c, .pending = 1, .parts = partitions, .fetch = 1, .timeout_ms = timeout_ms};
     kc_err_t err = client_call(c->client, io_committed, &w);
     if (err) return err;
     waiter_wait(&w);

@@ -108,14 +108,29 @@ const char *kc_rebalance_protocol(kc_consumer_t *c);
  * callbacks. */
 kc_message_t *kc_consumer_poll(kc_consumer_t *c, int timeout_ms);
 
-/* Commits offsets (NULL: the current positions of the assignment). async=0
- * waits for the result; async=1 returns at once and reports through the
- * commit callback. KC_ERR__NOENT when there is nothing to commit. */
-kc_err_t kc_commit(kc_consumer_t *c, const kc_topic_partition_list_t *offsets, int async);
+/* Commits offsets (NULL: the current positions of the assignment), each
+ * element's offset, leader_epoch and metadata. KC_ERR__NOENT when there is
+ * nothing to commit.
+ *
+ * async=0 waits for the result and returns the first partition's error (0:
+ * all committed). offsets stays the caller's (borrowed): kc writes only
+ * each element's err, that partition's result, so the caller learns which
+ * partitions failed; an error of the whole call (time-out, coordinator not
+ * found) is written to every element. With offsets NULL the per-partition
+ * results go to the commit callback only.
+ *
+ * async=1 returns at once and does not touch offsets; the commit callback
+ * gets the per-partition results. */
+kc_err_t kc_commit(kc_consumer_t *c, kc_topic_partition_list_t *offsets, int async);
 /* Commits the offset after msg (msg->offset + 1) for its partition. */
 kc_err_t kc_commit_message(kc_consumer_t *c, const kc_message_t *msg, int async);
-/* Fills in the committed offset of each partition (KC_OFFSET_INVALID when
- * the group has none), asking the coordinator. */
+/* Fills in, for each partition, the committed offset (KC_OFFSET_INVALID
+ * when the group has none), its leader_epoch (-1 when none was committed)
+ * and metadata (as committed: a commit without metadata sends "", so it
+ * reads back as ""; NULL when the broker has none; the string is copied
+ * into partitions, which owns it, replacing what was there), asking the
+ * coordinator. Each
+ * element's err is its result; the return value is the first error. */
 kc_err_t kc_committed(kc_consumer_t *c, kc_topic_partition_list_t *partitions, int timeout_ms);
 /* Fills in the position (offset of the next record handed out) of each
  * partition; KC_OFFSET_INVALID when unknown. */
