@@ -140,17 +140,22 @@ fail:
 
 /* ---- the poll path ---- */
 
-/* Done with ev (read to the end or stale): its bytes leave the partition's
- * queue, which may let the fetcher fetch it again. Called locked. */
+/* Done with ev (read to the end or stale): its bytes leave the consumer's
+ * queue and its records the partition's, which may let the fetcher fetch
+ * again: every partition when the consumer's bytes drop below the bound,
+ * this one when its records do. Called locked. */
 static void ev_done_locked(kc_consumer_t *c, cons_ev_t *ev)
 {
     cons_part_t *p = ev->part;
     if (p && ev->bytes) {
         int64_t min_msgs = c->conf->queued_min_messages;
-        int was_over = p->queued_bytes >= c->queue_limit || p->queued_msgs >= min_msgs;
+        int was_full = c->queued_bytes >= c->queue_limit;
+        int was_over = p->queued_msgs >= min_msgs;
         p->queued_bytes -= ev->bytes < p->queued_bytes ? ev->bytes : p->queued_bytes;
         p->queued_msgs -= ev->msgs < p->queued_msgs ? ev->msgs : p->queued_msgs;
-        if (was_over && p->queued_bytes < c->queue_limit && p->queued_msgs < min_msgs)
+        c->queued_bytes -= ev->bytes < c->queued_bytes ? ev->bytes : c->queued_bytes;
+        if (c->queued_bytes < c->queue_limit &&
+            (was_full || (was_over && p->queued_msgs < min_msgs)))
             fetch_kick(c);
     }
     cons_ev_free(ev);
@@ -442,10 +447,22 @@ typedef struct part_arg {
     const char *topic;
     int32_t partition;
     int64_t offset;
-    int op; /* 0 position, 1 pause, 2 resume, 3 seek, 4 watermarks */
+    int op; /* 0 position, 1 pause, 2 resume, 3 seek, 4 watermarks, 5 lag */
     kc_err_t err;
     int64_t lo, hi;
 } part_arg_t;
+
+/* The end a reader can reach (the high watermark; the last stable offset
+ * with read_committed) as the last fetch response said, minus the
+ * position; -1 while either is unknown. Never below 0: a position past a
+ * high watermark from an older response is no lag. */
+static int64_t lag_locked(const kc_consumer_t *c, const cons_part_t *p)
+{
+    int64_t end = p->hi;
+    if (c->conf->isolation_level == CLIENT_READ_COMMITTED && p->lso >= 0) end = p->lso;
+    if (end < 0 || p->app_pos < 0) return -1;
+    return end > p->app_pos ? end - p->app_pos : 0;
+}
 
 static void io_parts(client_t *cl, void *arg)
 {
@@ -483,10 +500,16 @@ static void io_parts(client_t *cl, void *arg)
         if (!p || !p->in_assigned) {
             tp->err = KC_ERR__UNKNOWN_PARTITION;
             if (a->op == 0) tp->offset = KC_OFFSET_INVALID;
+            if (a->op == 5) tp->offset = -1;
             continue;
         }
         tp->err = 0;
-        if (a->op == 0) {
+        if (a->op == 5) {
+            pthread_mutex_lock(&c->lock);
+            tp->offset = lag_locked(c, p);
+            pthread_mutex_unlock(&c->lock);
+            if (tp->offset < 0) tp->err = KC_ERR__NOENT;
+        } else if (a->op == 0) {
             pthread_mutex_lock(&c->lock);
             tp->offset = p->app_pos;
             tp->leader_epoch = p->app_epoch;
@@ -554,6 +577,13 @@ kc_err_t kc_seek(kc_consumer_t *c, const char *topic, int32_t partition, int64_t
         offset != KC_OFFSET_STORED && offset != KC_OFFSET_INVALID)
         return KC_ERR__INVALID_ARG;
     part_arg_t a = {.topic = topic, .partition = partition, .offset = offset, .op = 3};
+    return parts_op(c, &a);
+}
+
+kc_err_t kc_consumer_lag(kc_consumer_t *c, kc_topic_partition_list_t *partitions)
+{
+    if (!partitions) return KC_ERR__INVALID_ARG;
+    part_arg_t a = {.list = partitions, .op = 5};
     return parts_op(c, &a);
 }
 

@@ -2,7 +2,8 @@
  * member of a consumer group (kc_subscribe with `group.id`).
  *
  * The consumer's I/O thread keeps fetch requests in flight to each leader
- * and queues what comes back, up to `queued.max.messages.kbytes`;
+ * and queues what comes back, up to `queued.max.messages.kbytes` for the
+ * whole consumer (plus the fetches in flight when it was reached);
  * kc_consumer_poll() hands records out one at a time. A record points into
  * the fetched buffer (no copy) and keeps it alive until
  * kc_message_destroy().
@@ -145,9 +146,19 @@ kc_err_t kc_resume(kc_consumer_t *c, const kc_topic_partition_list_t *partitions
 kc_err_t kc_query_watermark_offsets(kc_consumer_t *c, const char *topic, int32_t partition,
                                     int64_t *low, int64_t *high, int timeout_ms);
 /* The same from the last fetch response, without a request; KC_ERR__NOENT
- * (values -1) when no fetch has answered yet. Lag = high - position. */
+ * (values -1) when no fetch has answered yet. */
 kc_err_t kc_get_watermark_offsets(kc_consumer_t *c, const char *topic, int32_t partition,
                                   int64_t *low, int64_t *high);
+/* Writes each partition's lag into its offset field: the high watermark of
+ * the last fetch response (its last stable offset with read_committed)
+ * minus the position, records fetched but not yet polled included; 0 at
+ * the end, never negative. No request is sent. Each element's err: 0;
+ * KC_ERR__NOENT with offset -1 while the lag is unknown (no fetch answered
+ * for the partition since it was assigned, or no position yet);
+ * KC_ERR__UNKNOWN_PARTITION with offset -1 when it is not assigned. The
+ * list stays the caller's; only offset and err are written. Returns 0, or
+ * KC_ERR__INVALID_ARG. */
+kc_err_t kc_consumer_lag(kc_consumer_t *c, kc_topic_partition_list_t *partitions);
 
 /* Commits (if enable.auto.commit), revokes the assignment (through the
  * rebalance callback, served here) and leaves the group. */

@@ -100,7 +100,7 @@ typedef struct cons_part {
     int32_t app_epoch;
     int paused;
     int64_t lo, hi, lso; /* from the last fetch response; -1 before */
-    size_t queued_bytes; /* fetched data waiting to be polled */
+    size_t queued_bytes; /* fetched data waiting to be polled (also in c->queued_bytes) */
     int64_t queued_msgs; /* records in it (batch headers' counts) */
     int64_t committed;   /* last offset committed by auto-commit, -1 */
 
@@ -210,6 +210,7 @@ struct kc_consumer {
     int q_waiting;              /* lock: a poller waits on cond */
     int closed;                 /* lock */
     int revoke_pending;         /* lock: a revoke waits for cgrp_revoke_done */
+    size_t queued_bytes;        /* lock: every partition's fetched data waiting to be polled */
 
     uint64_t poll_told_ms; /* poll thread: when cgrp last heard of a poll */
 
@@ -228,7 +229,7 @@ struct kc_consumer {
     struct event *ev_pollseen; /* tells cgrp the application polls (any thread activates) */
     int autocommit_in_flight;
     int stopping;
-    size_t queue_limit; /* queued.max.messages.kbytes in bytes */
+    size_t queue_limit; /* queued.max.messages.kbytes in bytes, for c->queued_bytes */
     uint64_t pass_serial;
     uint64_t fetches_sent, session_resets, full_fetches, incremental_fetches; /* I/O */
     uint64_t parts_sent; /* partitions listed in fetch requests (I/O) */
@@ -240,6 +241,8 @@ void fetch_stop(kc_consumer_t *c); /* I/O thread, before client_destroy */
 void fetch_free(kc_consumer_t *c); /* after client_destroy */
 /* Brokers the fetcher has talked to (a session object each; tests). */
 int fetch_sessions(const kc_consumer_t *c);
+/* Fetch requests in flight (tests). */
+int fetch_in_flight(const kc_consumer_t *c);
 /* Runs the fetcher soon (any thread). */
 void fetch_kick(kc_consumer_t *c);
 cons_part_t *fetch_part_get(kc_consumer_t *c, const char *topic, int32_t partition, int create);

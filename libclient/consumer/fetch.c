@@ -5,8 +5,12 @@
  *
  * A pass (fetch_pass, run through ev_kick) picks the fetchable partitions:
  * assigned, offset known, not paused, not held by a fetch in flight, their
- * queue under queued.max.messages.kbytes, leader known. They are grouped by
- * leader; each broker without a fetch in flight gets one request.
+ * queue under queued.min.messages records, leader known; none while the
+ * consumer's whole queue holds queued.max.messages.kbytes or more (one bound
+ * for all partitions, as librdkafka's high-level consumer has; it is
+ * exceeded by at most the fetches in flight when it was reached, one per
+ * leader). They are grouped by leader; each broker without a fetch in
+ * flight gets one request.
  *
  * Sessions. The broker remembers the partitions and offsets of a session;
  * later requests carry only the partitions whose offset or size changed
@@ -195,6 +199,14 @@ int fetch_sessions(const kc_consumer_t *c)
     int n = 0;
     for (const fetch_sess_t *s = c->sess; s; s = s->next)
         n++;
+    return n;
+}
+
+int fetch_in_flight(const kc_consumer_t *c)
+{
+    int n = 0;
+    for (const fetch_sess_t *s = c->sess; s; s = s->next)
+        n += s->in_flight;
     return n;
 }
 
@@ -402,16 +414,16 @@ static void fetch_pass(kc_consumer_t *c)
     }
     int npick = 0;
     pthread_mutex_lock(&c->lock);
+    /* The poll thread kicks us once it drained the queue below the bound. */
+    int full = c->queued_bytes >= c->queue_limit;
     for (int i = 0; i < n; i++) {
         cons_part_t *p = c->assigned[i];
         if (p->state == PART_PENDING && p->retry_at_ms > now &&
             (!next_retry || p->retry_at_ms < next_retry))
             next_retry = p->retry_at_ms;
-        if (p->state != PART_FETCHING || p->fetch_node >= 0 || p->paused) continue;
-        /* Over either bound the poll thread kicks us once it drained. */
-        if (p->queued_bytes >= c->queue_limit ||
-            p->queued_msgs >= (int64_t)c->conf->queued_min_messages)
-            continue;
+        if (p->state != PART_FETCHING || p->fetch_node >= 0 || p->paused || full) continue;
+        /* Over its record bound the poll thread kicks us once it drained. */
+        if (p->queued_msgs >= (int64_t)c->conf->queued_min_messages) continue;
         if (p->retry_at_ms > now) {
             if (!next_retry || p->retry_at_ms < next_retry) next_retry = p->retry_at_ms;
             continue;
@@ -725,6 +737,7 @@ static void on_fetch(const net_resp_t *resp, void *opaque)
             if (ev->part) {
                 ev->part->queued_bytes += ev->bytes;
                 ev->part->queued_msgs += ev->msgs;
+                c->queued_bytes += ev->bytes;
             }
             cons_enqueue_locked(c, ev);
             ev = next;
