@@ -252,7 +252,8 @@ static const util_conf_prop_t client_props[] = {
         "Most bytes asked for per partition in one fetch."),
     ALIAS("fetch.message.max.bytes", C, "max.partition.fetch.bytes"),
     INT("queued.max.messages.kbytes", C, queued_max_messages_kbytes, 1, 2097151, "65536",
-        "Most fetched bytes (in KiB) buffered in the consumer before fetching pauses."),
+        "Most fetched bytes (in KiB) buffered in the consumer, all partitions together, before "
+        "fetching pauses (responses already requested still arrive: one per leader at most)."),
     INT("queued.min.messages", C, queued_min_messages, 1, 10000000, "100000",
         "Fetched records buffered per partition before fetching it pauses (with "
         "queued.max.messages.kbytes, whichever is reached first)."),
