@@ -3,7 +3,8 @@
  * group coordinator moves to another broker and Fetch requests fail with
  * NOT_LEADER_OR_FOLLOWER while more records are consumed and committed.
  * Every record comes once, and the committed offsets (and metadata) after
- * the move are read back by a second kc consumer and by librdkafka. */
+ * the move are read back by a second kc consumer and by librdkafka. And a
+ * synchronous commit naming the partition the mock refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -196,9 +197,31 @@ static void test_commit_across_coordinator_move_and_fetch_errors(void **state)
     check_rdkafka_committed(2 * NREC, "after-move");
 }
 
+/* The mock's OffsetCommit refuses a partition it does not have; a
+ * synchronous kc_commit says which one in the caller's list. */
+static void test_commit_partition_error(void **state)
+{
+    (void)state;
+    kc_consumer_t *c = ctu_consumer(mock.bootstrap, "group.id", "g-mock-perr", "enable.auto.commit",
+                                    "false", NULL);
+    assert_non_null(c);
+    kc_topic_partition_list_t *l = kc_topic_partition_list_new(3);
+    kc_topic_partition_list_add(l, "mg", 1)->offset = 5;
+    kc_topic_partition_list_add(l, "mg-nowhere", 0)->offset = 1;
+    kc_topic_partition_list_add(l, "mg", 3)->offset = 6;
+    kc_err_t err = kc_commit(c, l, 0);
+    assert_int_equal(err, KC_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    assert_int_equal(l->elems[1].err, KC_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    assert_int_equal(l->elems[0].err, 0);
+    assert_int_equal(l->elems[2].err, 0);
+    kc_topic_partition_list_destroy(l);
+    kc_consumer_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_commit_partition_error),
         cmocka_unit_test(test_commit_across_coordinator_move_and_fetch_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
