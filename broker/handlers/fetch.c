@@ -257,8 +257,14 @@ static void read_item(fetch_ctx_t *ctx, const fetch_item_t *it, fetch_res_t *res
         res->range.fd = -1;
         return;
     }
-    /* Only the first batch of the response may exceed the limits (KIP-74). */
-    if (!*min_one && res->range.len > (size_t)want) res->range.len = (size_t)want;
+    /* Only the first batch of the response may exceed the limits (KIP-74);
+     * a later partition whose first batch does not fit gets none (Kafka
+     * sends a cut batch, which clients drop). */
+    if (!*min_one && res->range.len > (size_t)want) {
+        broker_log_range_release(&res->range);
+        memset(&res->range, 0, sizeof(res->range));
+        res->range.fd = -1;
+    }
     if (res->range.len > 0) {
         *min_one = 0;
         *limit -= (int64_t)res->range.len;

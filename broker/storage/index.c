@@ -223,6 +223,19 @@ uint32_t broker_index_lookup_offset(const broker_index_t *ix, uint32_t rel)
     return lo ? ix->o[lo - 1].pos : 0;
 }
 
+uint32_t broker_index_lookup_pos(const broker_index_t *ix, uint32_t pos)
+{
+    size_t lo = 0, hi = ix->on; /* first entry with a position past pos is at hi */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ix->o[mid].pos <= pos)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo ? ix->o[lo - 1].pos : 0;
+}
+
 int64_t broker_index_lookup_time(const broker_index_t *ix, int64_t ts)
 {
     size_t lo = 0, hi = ix->tn;

@@ -62,6 +62,10 @@ int broker_index_write_all(const broker_index_t *ix, int ofd, int tfd, char *err
  * scan for the batch holding base + rel may start. */
 uint32_t broker_index_lookup_offset(const broker_index_t *ix, uint32_t rel);
 
+/* Position of the entry with the largest position <= pos, or 0 when none: a
+ * batch start at or before pos (positions grow with offsets). */
+uint32_t broker_index_lookup_pos(const broker_index_t *ix, uint32_t pos);
+
 /* Relative offset of the entry with the largest ts < ts, or -1 when none:
  * every batch before the one at that offset has a smaller maxTimestamp. */
 int64_t broker_index_lookup_time(const broker_index_t *ix, int64_t ts);

@@ -93,9 +93,10 @@ typedef struct broker_log_ops {
     int (*append)(broker_log_t *log, void *data, size_t len, int64_t now_ms,
                   broker_log_append_info_t *info, char *errstr, size_t errstr_size);
 
-    /* Locates the batches from the one holding `offset` on, up to max_bytes
-     * (KIP-74: the first batch is returned whole even when larger; the last
-     * one may be cut by max_bytes, as Kafka does) and below max_offset (-1:
+    /* Locates the whole batches from the one holding `offset` on, up to
+     * max_bytes (KIP-74: the first batch is returned whole even when larger;
+     * unlike Kafka, no batch is cut at max_bytes, so no byte is sent twice and
+     * a client's buffer holds no dead tail) and below max_offset (-1:
      * the log end; a batch boundary, e.g. a high watermark). Returns 0 with
      * out->len 0 when offset == end; KC_ERR_OFFSET_OUT_OF_RANGE when offset <
      * start or > end; KC_ERR_KAFKA_STORAGE_ERROR. On success the caller owns

@@ -174,8 +174,15 @@ static int flog_read(broker_log_t *log, int64_t offset, int64_t max_offset, size
         if (h.base_offset >= limit) return 0;
         rc = limit_pos(l, i, limit, &stop, errstr, errstr_size);
         if (rc) return rc;
-        size_t first = proto_batch_size(&h), avail = (size_t)(stop - pos);
-        size_t len = avail < max_bytes ? avail : max_bytes;
+        size_t first = proto_batch_size(&h), len = (size_t)(stop - pos);
+        if (len > max_bytes) {
+            /* Whole batches only: a cut one would be sent again next time. */
+            int64_t whole;
+            rc = broker_segment_whole_end(seg, pos, pos + (int64_t)max_bytes, &whole, errstr,
+                                          errstr_size);
+            if (rc) return rc;
+            len = (size_t)(whole - pos);
+        }
         if (len < first) len = first; /* KIP-74: the first batch goes whole */
         broker_segment_ref(seg);
         out->fd = seg->log_fd;

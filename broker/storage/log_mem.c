@@ -196,15 +196,15 @@ static int mem_read(broker_log_t *log, int64_t offset, int64_t max_offset, size_
     if (i < 0) return 0; /* offset lies in a later block's first batch: cannot happen */
     const mem_batch_t *first = &blk->batches[i];
     if (max_offset >= 0 && first->base >= max_offset) return 0;
-    /* Bytes up to max_offset, within this block; the next read goes on. */
-    size_t avail = 0;
-    for (int j = i; j < blk->nbatches; j++) {
+    /* Whole batches up to max_offset and max_bytes, within this block; the
+     * next read goes on. */
+    size_t len = first->len; /* KIP-74: the first batch whole */
+    for (int j = i + 1; j < blk->nbatches; j++) {
         if (max_offset >= 0 && blk->batches[j].base >= max_offset) break;
-        avail = blk->batches[j].pos + blk->batches[j].len - first->pos;
-        if (avail >= max_bytes) break;
+        size_t upto = blk->batches[j].pos + blk->batches[j].len - first->pos;
+        if (upto > max_bytes) break;
+        len = upto;
     }
-    size_t len = avail < max_bytes ? avail : max_bytes;
-    if (len < first->len) len = first->len; /* KIP-74: the first batch whole */
     atomic_fetch_add(&blk->refs, 1);
     out->mem = blk->data + first->pos;
     out->len = len;

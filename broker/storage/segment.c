@@ -327,6 +327,24 @@ int broker_segment_find(broker_segment_t *seg, int64_t offset, int64_t *pos,
     return KC_ERR__NOENT;
 }
 
+int broker_segment_whole_end(broker_segment_t *seg, int64_t from, int64_t cut, int64_t *end,
+                             char *errstr, size_t errstr_size)
+{
+    int64_t p = cut > UINT32_MAX ? UINT32_MAX : cut;
+    p = broker_index_lookup_pos(&seg->ix, (uint32_t)p);
+    if (p < from) p = from;
+    broker_seg_cursor_t c = {.seg = seg};
+    while (p < seg->size) {
+        proto_batch_header_t h;
+        int rc = broker_seg_cursor_header(&c, p, &h, errstr, errstr_size);
+        if (rc) return corrupt_at(seg, p, rc, errstr, errstr_size);
+        if (p + (int64_t)proto_batch_size(&h) > cut) break;
+        p += (int64_t)proto_batch_size(&h);
+    }
+    *end = p;
+    return 0;
+}
+
 int broker_segment_find_time(broker_segment_t *seg, int64_t ts, int64_t min_offset, int64_t *pos,
                              proto_batch_header_t *h, char *errstr, size_t errstr_size)
 {

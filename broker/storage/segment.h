@@ -86,6 +86,13 @@ int broker_segment_find(broker_segment_t *seg, int64_t offset, int64_t *pos,
 
 /* Finds the first batch with maxTimestamp >= ts and last offset >= min_offset.
  * Same returns as broker_segment_find. */
+/* *end = where the last whole batch that starts at or after `from` (a batch
+ * start) and ends at or before `cut` ends; `from` when none fits. Walks the
+ * batch headers from the index entry nearest cut. Same errors as
+ * broker_segment_find. */
+int broker_segment_whole_end(broker_segment_t *seg, int64_t from, int64_t cut, int64_t *end,
+                             char *errstr, size_t errstr_size);
+
 int broker_segment_find_time(broker_segment_t *seg, int64_t ts, int64_t min_offset, int64_t *pos,
                              proto_batch_header_t *h, char *errstr, size_t errstr_size);
 

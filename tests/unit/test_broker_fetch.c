@@ -238,7 +238,7 @@ static void test_not_leader(void **state)
 
 /* KIP-74: a partition limit smaller than the first batch still gets that
  * batch whole; after a partition with data, the response limit may leave
- * the next partition nothing or a cut batch. */
+ * the next partition nothing. Batches are never cut. */
 static void test_limits(void **state)
 {
     harness_t *h = *state;
@@ -272,12 +272,19 @@ static void test_limits(void **state)
     assert_int_equal(r.resp.responses.v[0].partitions.v[1].records.len, 0);
     reply_free(&r);
 
-    /* Room for one and a half batches: the second partition gets a cut one,
-     * which clients drop; whole batches of the first partition come first. */
+    /* Room for one and a half batches: the first partition gets one whole
+     * batch, the second nothing (Kafka would send it a cut batch). */
     assert_int_equal(fetch(h, fd, 11, two, 2, 1, 0, batch + batch / 2, &r), 0);
     const part_data_t *pd = r.resp.responses.v[0].partitions.v;
-    assert_int_equal(pd[0].records.len + pd[1].records.len, batch + batch / 2);
+    assert_int_equal(pd[0].records.len, batch);
+    assert_int_equal(pd[1].records.len, 0);
     assert_int_equal(count_records(pd[0].records, NULL, NULL), 4);
+    reply_free(&r);
+    /* Room for two and a half: two whole batches of the first partition. */
+    fpart_t one_part[1] = {{"big", 0, 0, 1 << 20, -1}};
+    assert_int_equal(fetch(h, fd, 11, one_part, 1, 1, 0, 2 * batch + batch / 2, &r), 0);
+    assert_int_equal(only_part(&r)->records.len, 2 * batch);
+    assert_int_equal(count_records(only_part(&r)->records, NULL, NULL), 8);
     reply_free(&r);
 
     /* partition_max_bytes under the response limit applies per partition. */

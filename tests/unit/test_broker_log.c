@@ -122,11 +122,17 @@ static void test_fetch_max_bytes(void **state)
     assert_int_equal(tlog_read(t, 0, -1, 0, &buf, &len, &first), 0);
     assert_int_equal(len, bl);
     free(buf);
-    /* Otherwise max_bytes holds, and only the last batch is cut. */
+    /* Otherwise max_bytes holds, with whole batches only (none is cut). */
     assert_int_equal(tlog_read(t, 0, -1, bl * 3 + bl / 2, &buf, &len, &first), 0);
-    assert_int_equal(len, bl * 3 + bl / 2);
+    assert_int_equal(len, bl * 3);
     assert_memory_equal(buf, t->b[0].bytes, bl);
     assert_memory_equal(buf + 2 * bl, t->b[2].bytes, bl);
+    free(buf);
+    assert_int_equal(tlog_read(t, 0, -1, bl * 4, &buf, &len, &first), 0);
+    assert_int_equal(len, bl * 4);
+    free(buf);
+    assert_int_equal(tlog_read(t, 0, -1, bl * 4 - 1, &buf, &len, &first), 0);
+    assert_int_equal(len, bl * 3);
     free(buf);
     /* An offset inside a batch starts at that batch. */
     assert_int_equal(tlog_read(t, 5, -1, bl * 2, &buf, &len, &first), 0);

@@ -74,6 +74,13 @@ static void test_append_read(void **state)
     assert_int_equal(broker_log_read(log, 0, -1, 1, &r, err, sizeof(err)), 0);
     assert_int_equal(r.len, s1);
     broker_log_range_release(&r);
+    /* max_bytes between the two batches' ends: whole batches only. */
+    assert_int_equal(broker_log_read(log, 0, -1, s1 + s2 - 1, &r, err, sizeof(err)), 0);
+    assert_int_equal(r.len, s1);
+    broker_log_range_release(&r);
+    assert_int_equal(broker_log_read(log, 0, -1, s1 + s2, &r, err, sizeof(err)), 0);
+    assert_int_equal(r.len, s1 + s2);
+    broker_log_range_release(&r);
     /* max_offset stops at a batch boundary. */
     assert_int_equal(broker_log_read(log, 0, 3, 1 << 20, &r, err, sizeof(err)), 0);
     assert_int_equal(r.len, s1);
