@@ -49,11 +49,12 @@ int mock_cmd_error_code(const char *name, int *code)
     return parse_int(name, -1, 32767, code);
 }
 
+/* NULL for a code kc's table does not know (push_errors takes any code). */
 static const char *error_name(int code)
 {
     for (size_t i = 0; i < sizeof(err_names) / sizeof(err_names[0]); i++)
         if (err_names[i].code == code) return err_names[i].name;
-    return "UNKNOWN";
+    return NULL;
 }
 
 int mock_cmd_api_key(const char *name, int *key)
@@ -108,10 +109,26 @@ static int arg_int(cmd_t *c, const char *key, int64_t lo, int64_t hi, int requir
     return 0;
 }
 
+/* A broker id member: 1..N, or -1 ("every broker") where allow_any. One
+ * check for every op, so a bad id always gets the same answer naming it. */
+static int arg_broker_id(cmd_t *c, const char *key, int allow_any, int required, int *out)
+{
+    const mock_json_value_t *v = mock_json_get(c->args, key);
+    int n = kc_mock_cluster_broker_count(c->mc);
+    *out = -1;
+    if (!v || v->type == MOCK_JSON_NULL) return required ? fail(c, "\"%s\" is required", key) : 0;
+    if (v->type != MOCK_JSON_NUMBER) return fail(c, "\"%s\" must be an integer", key);
+    if ((v->num < 1 || v->num > n) && !(allow_any && v->num == -1))
+        return fail(c, "\"%s\": no broker %lld: brokers are 1..%d%s", key, (long long)v->num, n,
+                    allow_any ? " (or -1)" : "");
+    *out = (int)v->num;
+    return 0;
+}
+
+/* "broker": required and 1..N, or optional and absent/-1 for every broker. */
 static int arg_broker(cmd_t *c, int required, int *out)
 {
-    return arg_int(c, "broker", required ? 1 : -1, kc_mock_cluster_broker_count(c->mc), required,
-                   -1, out);
+    return arg_broker_id(c, "broker", !required, required, out);
 }
 
 static int arg_api(cmd_t *c, int required, int *key)
@@ -162,7 +179,7 @@ static void cmd_set_leader(cmd_t *c)
     int partition, leader;
     const char *topic = arg_str(c, "topic", 1);
     if (!topic || arg_int(c, "partition", 0, 100000, 1, 0, &partition) ||
-        arg_int(c, "leader", 1, kc_mock_cluster_broker_count(c->mc), 1, 0, &leader))
+        arg_broker_id(c, "leader", 0, 1, &leader))
         return;
     check(c, kc_mock_partition_set_leader(c->mc, topic, partition, leader));
 }
@@ -173,10 +190,13 @@ static int arg_ids(cmd_t *c, const char *key, int32_t *ids, int cap, int *n)
     const mock_json_value_t *v = mock_json_get(c->args, key);
     if (!v || v->type != MOCK_JSON_ARRAY || v->nitems < 1 || v->nitems > cap)
         return fail(c, "\"%s\" must be a non-empty array of broker ids", key);
+    int brokers = kc_mock_cluster_broker_count(c->mc);
     for (int i = 0; i < v->nitems; i++) {
-        if (v->items[i].type != MOCK_JSON_NUMBER || v->items[i].num < 1 ||
-            v->items[i].num > kc_mock_cluster_broker_count(c->mc))
+        if (v->items[i].type != MOCK_JSON_NUMBER)
             return fail(c, "\"%s\" must hold broker ids", key);
+        if (v->items[i].num < 1 || v->items[i].num > brokers)
+            return fail(c, "\"%s\": no broker %lld: brokers are 1..%d", key,
+                        (long long)v->items[i].num, brokers);
         ids[i] = (int32_t)v->items[i].num;
     }
     *n = v->nitems;
@@ -199,9 +219,7 @@ static void cmd_set_coordinator(cmd_t *c)
     int broker;
     const char *type = arg_str(c, "type", 0);
     const char *key = arg_str(c, "key", 1);
-    if (c->err[0] || !key ||
-        arg_int(c, "broker", -1, kc_mock_cluster_broker_count(c->mc), 1, 0, &broker))
-        return;
+    if (c->err[0] || !key || arg_broker_id(c, "broker", 1, 1, &broker)) return;
     int kt;
     if (!type || !strcmp(type, "group"))
         kt = KC_MOCK_COORD_GROUP;
@@ -324,10 +342,15 @@ static void cmd_requests(cmd_t *c)
         mock_jbuf_printf(c->out, ",\"api_key\":%d,\"version\":%d,\"client_id\":",
                          kc_mock_request_api_key(r), kc_mock_request_api_version(r));
         mock_jbuf_str(c->out, kc_mock_request_client_id(r));
-        mock_jbuf_printf(c->out, ",\"received_us\":%lld,\"response_us\":%lld,\"injected_error\":",
+        /* The code always: push_errors takes codes kc's table has no name
+         * for, which then come back with "injected_error": null. */
+        int code = kc_mock_request_injected_error(r);
+        mock_jbuf_printf(c->out,
+                         ",\"received_us\":%lld,\"response_us\":%lld,\"injected_error_code\":%d,"
+                         "\"injected_error\":",
                          (long long)kc_mock_request_received_us(r),
-                         (long long)kc_mock_request_response_us(r));
-        mock_jbuf_str(c->out, error_name(kc_mock_request_injected_error(r)));
+                         (long long)kc_mock_request_response_us(r), code);
+        mock_jbuf_str(c->out, error_name(code));
         mock_jbuf_raw(c->out, "}");
     }
     mock_jbuf_raw(c->out, "]");

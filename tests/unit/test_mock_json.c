@@ -227,7 +227,8 @@ static void test_commands(void **state)
     expect_error("{\"op\":\"push_errors\",\"api\":\"Nope\",\"errors\":[]}", "unknown API");
     expect_error("{\"op\":\"push_errors\",\"api\":0,\"errors\":[1],\"rtt_ms\":[1,2]}",
                  "one value per error");
-    expect_error("{\"op\":\"push_errors\",\"api\":0,\"errors\":[1],\"broker\":4}", "out of range");
+    expect_error("{\"op\":\"push_errors\",\"api\":0,\"errors\":[1],\"broker\":4}",
+                 "no broker 4: brokers are 1..3");
     expect_ok("{\"op\":\"clear_errors\",\"api\":\"Metadata\"}");
     expect_ok("{\"op\":\"clear_errors\"}");
     expect_ok("{\"op\":\"set_rtt\",\"broker\":2,\"rtt_ms\":0}");
@@ -250,7 +251,7 @@ static void test_commands(void **state)
     a = run("{\"op\":\"requests\",\"broker\":2}");
     assert_non_null(strstr(a, "\"api\":\"Metadata\",\"api_key\":3,\"version\":12"));
     assert_non_null(strstr(a, "\"client_id\":\"kc-test\""));
-    assert_non_null(strstr(a, "\"injected_error\":\"NO_ERROR\""));
+    assert_non_null(strstr(a, "\"injected_error_code\":0,\"injected_error\":\"NO_ERROR\""));
     free(a);
     expect_ok("{\"op\":\"clear_requests\",\"broker\":2}");
     a = run("{\"op\":\"requests\"}");
@@ -264,12 +265,82 @@ static void test_commands(void **state)
     mock_fixture_stop(&F);
 }
 
+/* Every op that names a broker refuses one that does not exist, saying
+ * which and what exists (an unknown id once came back as "out of memory"). */
+static void test_commands_refuse_unknown_brokers(void **state)
+{
+    (void)state;
+    mock_fixture_start(&F, 3);
+    expect_ok("{\"op\":\"create_topic\",\"topic\":\"t\"}");
+    static const char *const ops[] = {
+        "{\"op\":\"requests\",\"broker\":%d}",
+        "{\"op\":\"clear_requests\",\"broker\":%d}",
+        "{\"op\":\"push_errors\",\"api\":0,\"errors\":[1],\"broker\":%d}",
+        "{\"op\":\"clear_errors\",\"broker\":%d}",
+        "{\"op\":\"set_rtt\",\"broker\":%d,\"rtt_ms\":1}",
+        "{\"op\":\"broker_down\",\"broker\":%d}",
+        "{\"op\":\"broker_up\",\"broker\":%d}",
+        "{\"op\":\"close_connections\",\"broker\":%d}",
+        "{\"op\":\"set_coordinator\",\"key\":\"g\",\"broker\":%d}",
+        "{\"op\":\"set_leader\",\"topic\":\"t\",\"partition\":0,\"leader\":%d}",
+        "{\"op\":\"set_replicas\",\"topic\":\"t\",\"partition\":0,\"replicas\":[1,%d]}",
+    };
+    static const int bad[] = {0, 4, -2, 100000};
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+        for (size_t j = 0; j < sizeof(bad) / sizeof(bad[0]); j++) {
+            char line[200], want[64];
+            snprintf(line, sizeof(line), ops[i], bad[j]);
+            snprintf(want, sizeof(want), "no broker %d: brokers are 1..3", bad[j]);
+            expect_error(line, want);
+        }
+    /* -1 means every broker only where the op says so. */
+    expect_ok("{\"op\":\"requests\",\"broker\":-1}");
+    expect_ok("{\"op\":\"set_coordinator\",\"key\":\"g\",\"broker\":-1}");
+    expect_error("{\"op\":\"set_rtt\",\"broker\":-1,\"rtt_ms\":1}", "no broker -1");
+    expect_error("{\"op\":\"broker_down\",\"broker\":\"1\"}", "must be an integer");
+    mock_fixture_stop(&F);
+}
+
+/* The request log reports an injected error's code always, and its name
+ * when kc knows it: push_errors takes codes kc's table has no name for. */
+static void test_requests_report_error_codes(void **state)
+{
+    (void)state;
+    mock_fixture_start(&F, 3);
+    expect_ok("{\"op\":\"push_errors\",\"api\":\"Metadata\",\"broker\":2,"
+              "\"errors\":[32000,\"LEADER_NOT_AVAILABLE\",\"NO_ERROR\"]}");
+    int fd = mock_connect(&F, 2);
+    for (int i = 0; i < 3; i++) {
+        proto_metadata_response_t resp;
+        proto_arena_t ar;
+        proto_arena_init(&ar);
+        uint8_t *frame = mock_metadata(fd, NULL, &resp, &ar);
+        assert_non_null(frame);
+        free(frame);
+        proto_arena_destroy(&ar);
+    }
+    close(fd);
+    char *a = run("{\"op\":\"requests\",\"broker\":2}");
+    const char *first = strstr(a, "\"injected_error_code\":32000,\"injected_error\":null");
+    const char *second =
+        strstr(a, "\"injected_error_code\":5,\"injected_error\":\"LEADER_NOT_AVAILABLE\"");
+    const char *third = strstr(a, "\"injected_error_code\":0,\"injected_error\":\"NO_ERROR\"");
+    if (!first || !second || !third || !(first < second && second < third)) fail_msg("%s", a);
+    free(a);
+    mock_fixture_stop(&F);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_json_accepts), cmocka_unit_test(test_json_refuses),
-        cmocka_unit_test(test_json_bounds),  cmocka_unit_test(test_json_writer),
-        cmocka_unit_test(test_names),        cmocka_unit_test(test_commands),
+        cmocka_unit_test(test_json_accepts),
+        cmocka_unit_test(test_json_refuses),
+        cmocka_unit_test(test_json_bounds),
+        cmocka_unit_test(test_json_writer),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_commands),
+        cmocka_unit_test(test_commands_refuse_unknown_brokers),
+        cmocka_unit_test(test_requests_report_error_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
