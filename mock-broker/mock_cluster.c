@@ -175,7 +175,15 @@ kc_mock_cluster_t *kc_mock_cluster_new_with(int broker_count, const char *const 
         free(mc);
         return NULL;
     }
-    mc->base = event_base_new();
+    /* A precise (not coarse) monotonic clock for timers: an injected RTT is
+     * a lower bound, and the request log measures it with CLOCK_MONOTONIC;
+     * a coarse clock lags it by up to a tick and fires timers that early. */
+    struct event_config *cfg = event_config_new();
+    if (cfg) {
+        event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+        mc->base = event_base_new_with_config(cfg);
+        event_config_free(cfg);
+    }
     if (!mc->base) {
         err_set(errstr, errstr_size, "%s", "cannot create the event loop");
         kc_mock_cluster_destroy(mc);

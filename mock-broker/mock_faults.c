@@ -133,6 +133,10 @@ static int park(kc_mock_cluster_t *mc, broker_call_t *call, broker_handler_fn ha
     call->handler_data = pk;
     call->on_abandon = parked_abandon;
     struct timeval tv = {delay_ms / 1000, (delay_ms % 1000) * 1000};
+    /* From now, not from the loop's cached time (the start of this turn,
+     * before the request was read and logged), so the delay is a lower
+     * bound of the logged response time. */
+    event_base_update_cache_time(mc->base);
     evtimer_add(pk->ev, &tv);
     return 1;
 }

@@ -39,10 +39,11 @@ struct kc_mock_request {
     int32_t broker_id;
     int16_t api_key, api_version;
     int16_t injected;
-    char *client_id; /* owned; NULL if none */
-    int64_t received_us;
-    int64_t response_us; /* -1 until answered */
-    uint64_t seq;        /* arrival order over the whole cluster */
+    char *client_id;          /* owned; NULL if none */
+    int64_t received_us;      /* wall clock, for the API */
+    int64_t received_mono_us; /* monotonic: durations survive wall-clock steps */
+    int64_t response_us;      /* -1 until answered */
+    uint64_t seq;             /* arrival order over the whole cluster */
 };
 
 /* A broker's request log: entries [0, len) carry sequence numbers
@@ -114,6 +115,5 @@ void mock_respond_error(broker_call_t *call, int16_t err);
 uint64_t mock_reqlog_add(kc_mock_cluster_t *mc, broker_call_t *call, int16_t injected);
 void mock_reqlog_ended(kc_mock_cluster_t *mc, broker_call_t *call, uint64_t seq, int answered);
 void mock_reqlog_free(mock_reqlog_t *log);
-int64_t mock_now_us(void);
 
 #endif

@@ -10,10 +10,10 @@ struct kc_mock_requests {
     size_t n;
 };
 
-int64_t mock_now_us(void)
+static int64_t clock_us(clockid_t clock)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(clock, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
@@ -53,7 +53,8 @@ uint64_t mock_reqlog_add(kc_mock_cluster_t *mc, broker_call_t *call, int16_t inj
     r->injected = injected;
     proto_str_t cid = call->hdr.client_id;
     if (cid.len >= 0 && cid.ptr) r->client_id = strndup((const char *)cid.ptr, (size_t)cid.len);
-    r->received_us = mock_now_us();
+    r->received_us = clock_us(CLOCK_REALTIME);
+    r->received_mono_us = clock_us(CLOCK_MONOTONIC);
     r->response_us = -1;
     r->seq = seq;
     return seq;
@@ -67,7 +68,7 @@ void mock_reqlog_ended(kc_mock_cluster_t *mc, broker_call_t *call, uint64_t seq,
     for (size_t i = log->len; i-- > 0;) {
         if (log->v[i].seq < seq) return;
         if (log->v[i].seq == seq) {
-            log->v[i].response_us = mock_now_us() - log->v[i].received_us;
+            log->v[i].response_us = clock_us(CLOCK_MONOTONIC) - log->v[i].received_mono_us;
             return;
         }
     }

@@ -217,7 +217,8 @@ typedef struct broker_hooks {
     /* The call is about to be freed: answered, finished or abandoned. */
     void (*on_call_end)(void *opaque, broker_call_t *call);
     /* The coordinator of key (key_type 0: group, 1: transaction), or NULL
-     * for the core's own choice (which has no transaction coordinator). */
+     * for the core's own choice (which has no transaction coordinator). A
+     * returned node that is down makes the key's coordinator unavailable. */
     broker_node_t *(*coordinator)(void *opaque, int8_t key_type, proto_str_t key);
 } broker_hooks_t;
 

@@ -43,10 +43,12 @@ void group_set_state(group_t *g, group_state_t s)
 
 broker_node_t *broker_groups_coordinator(broker_t *b, proto_str_t id)
 {
-    /* The mock may pin a group's coordinator (broker_hooks_t). */
+    /* The mock may pin a group's coordinator (broker_hooks_t). A pinned
+     * node that is down is no coordinator, as in Kafka while the group's
+     * offsets partition has no leader: none until it is back or unpinned. */
     if (b->hooks && b->hooks->coordinator) {
         broker_node_t *n = b->hooks->coordinator(b->hooks->opaque, 0, id);
-        if (n) return n;
+        if (n) return n->up ? n : NULL;
     }
     int up = 0;
     for (int i = 0; i < b->node_count; i++)

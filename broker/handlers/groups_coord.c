@@ -56,9 +56,9 @@ static coord_answer_t find(broker_call_t *call, int8_t key_type, proto_str_t key
         return a;
     }
     broker_node_t *n = txn ? txn : broker_groups_coordinator(call->b, key);
-    if (!n) {
+    if (!n || !n->up) { /* none up, or a pinned one (the mock) is down */
         a.error = KC_ERR_COORDINATOR_NOT_AVAILABLE;
-        a.message = "no broker is up";
+        a.message = "the coordinator is not available";
         return a;
     }
     a.node_id = n->id;

@@ -86,7 +86,11 @@ kc_err_t kc_mock_partition_set_replicas(kc_mock_cluster_t *mc, const char *topic
  * broker_id; -1 removes the pin (groups fall back to a hash of the id over
  * the brokers that are up; transactions to COORDINATOR_NOT_AVAILABLE). The
  * group's state stays: members are told NOT_COORDINATOR by the old one and
- * find the new one, as after a coordinator failover. */
+ * find the new one, as after a coordinator failover. While a pinned broker
+ * is down the key has no coordinator, as in Kafka while the coordinator's
+ * partition has no leader: FindCoordinator and the group APIs answer
+ * COORDINATOR_NOT_AVAILABLE until the broker is up again or the pin moves
+ * (the mock elects no other coordinator by itself). */
 kc_err_t kc_mock_coordinator_set(kc_mock_cluster_t *mc, int key_type, const char *key,
                                  int32_t broker_id);
 
@@ -143,10 +147,13 @@ int16_t kc_mock_request_api_key(const kc_mock_request_t *r);
 int16_t kc_mock_request_api_version(const kc_mock_request_t *r);
 /* The request header's client id; NULL if the client sent none. */
 const char *kc_mock_request_client_id(const kc_mock_request_t *r);
-/* When the request arrived (microseconds since the Unix epoch). */
+/* When the request arrived (microseconds since the Unix epoch, by the wall
+ * clock). */
 int64_t kc_mock_request_received_us(const kc_mock_request_t *r);
-/* Microseconds from arrival until the response was ready, or -1 while it
- * is not (a parked long-poll, or a call abandoned before it was answered). */
+/* Microseconds from arrival until the response was ready, measured on a
+ * monotonic clock (wall-clock steps do not change it; an injected delay is
+ * a lower bound of it), or -1 while there is none: a parked long-poll, or a
+ * call dropped unanswered (its connection closed, its broker taken down). */
 int64_t kc_mock_request_response_us(const kc_mock_request_t *r);
 /* The injected error it was answered with, or KC_ERR_NO_ERROR. */
 kc_err_t kc_mock_request_injected_error(const kc_mock_request_t *r);

@@ -18,12 +18,13 @@ typedef struct mock_fixture {
     int ports[16];
 } mock_fixture_t;
 
-static void mock_fixture_start(mock_fixture_t *f, int brokers)
+/* A cluster with broker properties (kc_mock_cluster_new_with; NULL: none). */
+static void mock_fixture_start_with(mock_fixture_t *f, int brokers, const char *const *props)
 {
     memset(f, 0, sizeof(*f));
     util_log_set_level(getenv("KC_TEST_LOG") ? LOG_LVL_DEBUG : LOG_LVL_ERROR);
     char err[256];
-    f->mc = kc_mock_cluster_new(brokers, err, sizeof(err));
+    f->mc = kc_mock_cluster_new_with(brokers, props, err, sizeof(err));
     if (!f->mc) {
         fprintf(stderr, "mock: %s\n", err);
         exit(1);
@@ -36,6 +37,11 @@ static void mock_fixture_start(mock_fixture_t *f, int brokers)
         s = strchr(colon, ',');
         if (s) s++;
     }
+}
+
+static void mock_fixture_start(mock_fixture_t *f, int brokers)
+{
+    mock_fixture_start_with(f, brokers, NULL);
 }
 
 static void mock_fixture_stop(mock_fixture_t *f)

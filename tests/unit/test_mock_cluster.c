@@ -2,13 +2,41 @@
  * as a client sees it, and hostile input closing only its own connection. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "mock_test_util.h"
 
 static mock_fixture_t F;
+
+/* The wall clock as this program sees it: this clock_gettime() is linked
+ * before libc's (the mock is linked statically into this program), and adds
+ * wall_skew_us to CLOCK_REALTIME, so a test can step the wall clock the way
+ * an NTP correction does. Other clocks are untouched. */
+static _Atomic long long wall_skew_us;
+
+int clock_gettime(clockid_t id, struct timespec *ts)
+{
+    int rc = (int)syscall(SYS_clock_gettime, id, ts);
+    long long skew = atomic_load(&wall_skew_us);
+    if (rc == 0 && skew && id == CLOCK_REALTIME) {
+        long long us = (long long)ts->tv_sec * 1000000 + ts->tv_nsec / 1000 + skew;
+        ts->tv_sec = (time_t)(us / 1000000);
+        ts->tv_nsec = (long)(us % 1000000) * 1000;
+    }
+    return rc;
+}
+
+static int64_t real_now_us(void)
+{
+    struct timespec ts;
+    syscall(SYS_clock_gettime, CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static int setup(void **state)
 {
@@ -55,6 +83,62 @@ static void test_bootstrap_lists_every_broker(void **state)
         close(fd);
     }
     assert_null(kc_mock_cluster_new(0, NULL, 0));
+}
+
+/* Produce of one record to topic/partition on broker 1; the error. */
+static int16_t produce_error(mock_fixture_t *f, const char *topic, int32_t partition)
+{
+    int fd = mock_connect(f, 1);
+    int16_t err = -2;
+    int64_t base;
+    assert_int_equal(mock_produce(fd, topic, partition, 1, -1, &err, &base), 0);
+    close(fd);
+    return err;
+}
+
+/* Broker properties by Kafka's names, over the mock's defaults; the mock's
+ * own listeners stay; a bad property is refused with its name. One broker
+ * each, so that broker 1 leads every partition. */
+static void test_cluster_new_with(void **state)
+{
+    (void)state;
+    /* The defaults first: a Produce creates its topic, with one partition. */
+    mock_fixture_t g;
+    mock_fixture_start_with(&g, 1, NULL);
+    assert_int_equal(produce_error(&g, "nw", 0), 0);
+    assert_int_equal(produce_error(&g, "nw", 2), KC_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    mock_fixture_stop(&g);
+
+    const char *const three[] = {"num.partitions=3", "listeners=PLAINTEXT://127.0.0.1:1", NULL};
+    mock_fixture_start_with(&g, 1, three);
+    assert_int_equal(g.nports, 1);
+    assert_true(g.ports[0] != 1); /* the listeners are the mock's */
+    assert_int_equal(produce_error(&g, "nw", 2), 0);
+    mock_fixture_stop(&g);
+
+    const char *const no_auto[] = {"auto.create.topics.enable=false", NULL};
+    mock_fixture_start_with(&g, 1, no_auto);
+    assert_int_equal(produce_error(&g, "nw", 0), KC_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    int fd = mock_connect(&g, 1);
+    proto_metadata_response_t resp;
+    proto_arena_t a;
+    proto_arena_init(&a);
+    uint8_t *frame = mock_metadata(fd, "nw", &resp, &a);
+    assert_non_null(frame);
+    assert_int_equal(resp.topics.n, 1);
+    assert_int_equal(resp.topics.v[0].error_code, KC_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    free(frame);
+    proto_arena_destroy(&a);
+    close(fd);
+    mock_fixture_stop(&g);
+
+    char err[512] = "";
+    const char *const unknown[] = {"no.such.property=1", NULL};
+    assert_null(kc_mock_cluster_new_with(2, unknown, err, sizeof(err)));
+    if (!strstr(err, "no.such.property")) fail_msg("%s", err);
+    const char *const bad[] = {"num.partitions=0", NULL};
+    assert_null(kc_mock_cluster_new_with(2, bad, err, sizeof(err)));
+    if (!strstr(err, "num.partitions")) fail_msg("%s", err);
 }
 
 static void test_topic_create_with_replicas(void **state)
@@ -187,6 +271,80 @@ static void test_coordinators(void **state)
     close(fd);
 }
 
+/* -1 unpins: the group goes back to the hashed choice. */
+static void test_unpin_returns_to_hashed_coordinator(void **state)
+{
+    mock_fixture_t *f = *state;
+    int fd = mock_connect(f, 1);
+    int16_t err;
+    int32_t hashed, node;
+    assert_int_equal(mock_find_coordinator(fd, 4, 0, "g-unpin", &err, &hashed), 0);
+    assert_int_equal(err, 0);
+    assert_true(hashed >= 1 && hashed <= 3);
+    int32_t other = hashed % 3 + 1;
+    assert_int_equal(kc_mock_coordinator_set(f->mc, KC_MOCK_COORD_GROUP, "g-unpin", other), 0);
+    assert_int_equal(mock_find_coordinator(fd, 4, 0, "g-unpin", &err, &node), 0);
+    assert_int_equal(node, other);
+    assert_int_equal(kc_mock_coordinator_set(f->mc, KC_MOCK_COORD_GROUP, "g-unpin", -1), 0);
+    assert_int_equal(mock_find_coordinator(fd, 3, 0, "g-unpin", &err, &node), 0);
+    assert_int_equal(err, 0);
+    assert_int_equal(node, hashed);
+    /* Unpinning a key that has no pin is not an error. */
+    assert_int_equal(kc_mock_coordinator_set(f->mc, KC_MOCK_COORD_GROUP, "g-unpin", -1), 0);
+    close(fd);
+}
+
+static int16_t heartbeat_error(int fd, const char *group)
+{
+    proto_heartbeat_request_t hb;
+    proto_msg_init(&proto_heartbeat_request_desc, &hb);
+    hb.group_id = proto_str_of(group);
+    hb.member_id = proto_str_of("m");
+    proto_heartbeat_response_t hr;
+    proto_arena_t a;
+    proto_arena_init(&a);
+    uint8_t *frame = harness_call(fd, PROTO_API_HEARTBEAT, 4, &hb, &hr, &a);
+    assert_non_null(frame);
+    int16_t err = hr.error_code;
+    free(frame);
+    proto_arena_destroy(&a);
+    return err;
+}
+
+/* A pinned coordinator that is down is not handed out, as Kafka hands out
+ * no coordinator while its offsets partition has no leader: clients get
+ * COORDINATOR_NOT_AVAILABLE and look again. The pin stays. */
+static void test_pinned_coordinator_down(void **state)
+{
+    mock_fixture_t *f = *state;
+    assert_int_equal(kc_mock_coordinator_set(f->mc, KC_MOCK_COORD_GROUP, "g-down", 2), 0);
+    assert_int_equal(kc_mock_coordinator_set(f->mc, KC_MOCK_COORD_TRANSACTION, "tx-down", 2), 0);
+    assert_int_equal(kc_mock_broker_down(f->mc, 2), 0);
+    int fd = mock_connect(f, 1);
+    int16_t err;
+    int32_t node;
+    for (int16_t v = 3; v <= 4; v++) {
+        assert_int_equal(mock_find_coordinator(fd, v, 0, "g-down", &err, &node), 0);
+        assert_int_equal(err, KC_ERR_COORDINATOR_NOT_AVAILABLE);
+        assert_int_equal(node, -1);
+        assert_int_equal(mock_find_coordinator(fd, v, 1, "tx-down", &err, &node), 0);
+        assert_int_equal(err, KC_ERR_COORDINATOR_NOT_AVAILABLE);
+        assert_int_equal(node, -1);
+    }
+    assert_int_equal(heartbeat_error(fd, "g-down"), KC_ERR_COORDINATOR_NOT_AVAILABLE);
+    assert_int_equal(kc_mock_broker_up(f->mc, 2), 0);
+    assert_int_equal(mock_find_coordinator(fd, 4, 0, "g-down", &err, &node), 0);
+    assert_int_equal(err, 0);
+    assert_int_equal(node, 2);
+    assert_int_equal(mock_find_coordinator(fd, 3, 1, "tx-down", &err, &node), 0);
+    assert_int_equal(err, 0);
+    assert_int_equal(node, 2);
+    assert_int_equal(heartbeat_error(fd, "g-down"), KC_ERR_NOT_COORDINATOR);
+    assert_int_equal(kc_mock_coordinator_set(f->mc, KC_MOCK_COORD_GROUP, "g-down", -1), 0);
+    assert_int_equal(kc_mock_coordinator_set(f->mc, KC_MOCK_COORD_TRANSACTION, "tx-down", -1), 0);
+    close(fd);
+}
+
 /* ---- Injected errors ------------------------------------------------------------------ */
 
 static const kc_mock_request_t *last_request(kc_mock_requests_t *l)
@@ -278,6 +436,78 @@ static void test_push_errors_per_broker(void **state)
     proto_arena_destroy(&a);
     close(fd1);
     close(fd2);
+}
+
+static int16_t find_coordinator_error(mock_fixture_t *f, int32_t broker)
+{
+    int fd = mock_connect(f, broker);
+    int16_t err = -2;
+    int32_t node;
+    assert_int_equal(mock_find_coordinator(fd, 4, 0, "ce", &err, &node), 0);
+    close(fd);
+    return err;
+}
+
+static int16_t metadata_error(mock_fixture_t *f, int32_t broker, const char *topic)
+{
+    int fd = mock_connect(f, broker);
+    proto_metadata_response_t resp;
+    proto_arena_t a;
+    proto_arena_init(&a);
+    uint8_t *frame = mock_metadata(fd, topic, &resp, &a);
+    assert_non_null(frame);
+    assert_int_equal(resp.topics.n, 1);
+    int16_t err = resp.topics.v[0].error_code;
+    free(frame);
+    proto_arena_destroy(&a);
+    close(fd);
+    return err;
+}
+
+/* Clearing one API's or one broker's queue leaves the others queued, and
+ * they still fire. */
+static void test_clear_errors_of_one_api_or_broker(void **state)
+{
+    mock_fixture_t *f = *state;
+    assert_int_equal(kc_mock_topic_create(f->mc, "ce", 1, 1), 0);
+    kc_err_t nc = KC_ERR_NOT_CONTROLLER, load = KC_ERR_COORDINATOR_LOAD_IN_PROGRESS,
+             lna = KC_ERR_LEADER_NOT_AVAILABLE;
+    /* One API of one broker. */
+    assert_int_equal(kc_mock_push_request_errors(f->mc, 1, PROTO_API_METADATA, 1, &nc, NULL), 0);
+    assert_int_equal(
+        kc_mock_push_request_errors(f->mc, 1, PROTO_API_FIND_COORDINATOR, 1, &load, NULL), 0);
+    assert_int_equal(kc_mock_clear_request_errors(f->mc, 1, PROTO_API_METADATA), 0);
+    assert_int_equal(metadata_error(f, 1, "ce"), 0);
+    assert_int_equal(find_coordinator_error(f, 1), KC_ERR_COORDINATOR_LOAD_IN_PROGRESS);
+    assert_int_equal(find_coordinator_error(f, 1), 0);
+
+    /* One API everywhere: the other API's queue stays. */
+    assert_int_equal(kc_mock_push_request_errors(f->mc, -1, PROTO_API_METADATA, 1, &nc, NULL), 0);
+    assert_int_equal(kc_mock_push_request_errors(f->mc, 2, PROTO_API_METADATA, 1, &nc, NULL), 0);
+    assert_int_equal(
+        kc_mock_push_request_errors(f->mc, 2, PROTO_API_FIND_COORDINATOR, 1, &load, NULL), 0);
+    assert_int_equal(kc_mock_clear_request_errors(f->mc, -1, PROTO_API_METADATA), 0);
+    assert_int_equal(metadata_error(f, 2, "ce"), 0);
+    assert_int_equal(metadata_error(f, 3, "ce"), 0);
+    assert_int_equal(find_coordinator_error(f, 2), KC_ERR_COORDINATOR_LOAD_IN_PROGRESS);
+
+    /* One broker, every API: the cluster's queue and other brokers' stay.
+     * Broker 1's own error is gone, so it takes the cluster's. */
+    assert_int_equal(kc_mock_push_request_errors(f->mc, 1, PROTO_API_METADATA, 1, &nc, NULL), 0);
+    assert_int_equal(
+        kc_mock_push_request_errors(f->mc, 1, PROTO_API_FIND_COORDINATOR, 1, &load, NULL), 0);
+    assert_int_equal(kc_mock_push_request_errors(f->mc, 3, PROTO_API_METADATA, 1, &nc, NULL), 0);
+    assert_int_equal(kc_mock_push_request_errors(f->mc, -1, PROTO_API_METADATA, 1, &lna, NULL), 0);
+    assert_int_equal(kc_mock_clear_request_errors(f->mc, 1, -1), 0);
+    assert_int_equal(find_coordinator_error(f, 1), 0);
+    assert_int_equal(metadata_error(f, 1, "ce"), KC_ERR_LEADER_NOT_AVAILABLE);
+    assert_int_equal(metadata_error(f, 1, "ce"), 0);
+    assert_int_equal(metadata_error(f, 3, "ce"), KC_ERR_NOT_CONTROLLER);
+    assert_int_equal(metadata_error(f, 3, "ce"), 0);
+
+    assert_int_equal(kc_mock_clear_request_errors(f->mc, 4, -1), KC_ERR__INVALID_ARG);
+    assert_int_equal(kc_mock_clear_request_errors(f->mc, 0, -1), KC_ERR__INVALID_ARG);
+    assert_int_equal(kc_mock_clear_request_errors(f->mc, -1, -2), KC_ERR__INVALID_ARG);
 }
 
 /* Lower bounds only: a timer never fires early, so these cannot flake. */
@@ -449,6 +679,83 @@ static void test_request_log(void **state)
     close(fd2);
 }
 
+/* Polls broker's log until it holds n entries (5 s deadline). */
+static kc_mock_requests_t *wait_logged(mock_fixture_t *f, int32_t broker, size_t n)
+{
+    for (int i = 0; i < 500; i++) {
+        kc_mock_requests_t *l = kc_mock_requests_get(f->mc, broker);
+        assert_non_null(l);
+        if (kc_mock_requests_count(l) >= n) return l;
+        kc_mock_requests_destroy(l);
+        usleep(10000);
+    }
+    fail_msg("broker %d logged fewer than %zu requests", broker, n);
+    return NULL;
+}
+
+/* A request that never got its response (parked behind an RTT when its
+ * broker went down) keeps response_us -1; the log goes on afterwards. */
+static void test_unanswered_request_has_no_response_time(void **state)
+{
+    mock_fixture_t *f = *state;
+    assert_int_equal(kc_mock_requests_clear(f->mc, 3), 0);
+    assert_int_equal(kc_mock_broker_set_rtt(f->mc, 3, 60000), 0);
+    int fd = mock_connect(f, 3);
+    proto_metadata_request_t req;
+    proto_msg_init(&proto_metadata_request_desc, &req);
+    req.topics.n = -1;
+    assert_true(harness_send(fd, PROTO_API_METADATA, 12, &req) > 0);
+    kc_mock_requests_destroy(wait_logged(f, 3, 1));
+    assert_int_equal(kc_mock_broker_down(f->mc, 3), 0); /* the parked call is dropped */
+    assert_true(harness_closed(fd, 5000));
+    close(fd);
+    assert_int_equal(kc_mock_broker_set_rtt(f->mc, 3, 0), 0);
+    assert_int_equal(kc_mock_broker_up(f->mc, 3), 0);
+    fd = served_connection(f, 3);
+    close(fd);
+    kc_mock_requests_t *l = kc_mock_requests_get(f->mc, 3);
+    assert_int_equal(kc_mock_requests_count(l), 2);
+    assert_int_equal(kc_mock_request_response_us(kc_mock_requests_at(l, 0)), -1);
+    assert_true(kc_mock_request_response_us(kc_mock_requests_at(l, 1)) >= 0);
+    kc_mock_requests_destroy(l);
+}
+
+/* response_us is a duration on a monotonic clock: a wall-clock step back
+ * while a request waits does not make it negative. received_us stays the
+ * wall clock's. */
+static void test_response_time_survives_wall_clock_steps(void **state)
+{
+    mock_fixture_t *f = *state;
+    const long long hour_us = 3600LL * 1000000;
+    assert_int_equal(kc_mock_requests_clear(f->mc, 1), 0);
+    assert_int_equal(kc_mock_broker_set_rtt(f->mc, 1, 500), 0);
+    int fd = mock_connect(f, 1);
+    proto_metadata_request_t req;
+    proto_msg_init(&proto_metadata_request_desc, &req);
+    req.topics.n = -1;
+    atomic_store(&wall_skew_us, hour_us); /* an hour ahead on arrival... */
+    int32_t corr = harness_send(fd, PROTO_API_METADATA, 12, &req);
+    assert_true(corr > 0);
+    kc_mock_requests_destroy(wait_logged(f, 1, 1));
+    atomic_store(&wall_skew_us, 0); /* ...stepped back while it waits */
+    proto_metadata_response_t resp;
+    proto_arena_t a;
+    proto_arena_init(&a);
+    uint8_t *frame = harness_recv(fd, PROTO_API_METADATA, 12, corr, &resp, &a, 10000);
+    assert_non_null(frame);
+    free(frame);
+    proto_arena_destroy(&a);
+    close(fd);
+    assert_int_equal(kc_mock_broker_set_rtt(f->mc, 1, 0), 0);
+    kc_mock_requests_t *l = kc_mock_requests_get(f->mc, 1);
+    assert_int_equal(kc_mock_requests_count(l), 1);
+    const kc_mock_request_t *r = kc_mock_requests_at(l, 0);
+    assert_true(kc_mock_request_received_us(r) > real_now_us() + hour_us / 2);
+    if (kc_mock_request_response_us(r) < 500000)
+        fail_msg("response_us %lld", (long long)kc_mock_request_response_us(r));
+    kc_mock_requests_destroy(l);
+}
+
 /* ---- Hostile input ------------------------------------------------------------------ */
 
 static void send_raw(int fd, const uint8_t *body, size_t n)
@@ -536,15 +843,21 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bootstrap_lists_every_broker),
+        cmocka_unit_test(test_cluster_new_with),
         cmocka_unit_test(test_topic_create_with_replicas),
         cmocka_unit_test(test_set_leader_and_replicas),
         cmocka_unit_test(test_coordinators),
+        cmocka_unit_test(test_unpin_returns_to_hashed_coordinator),
+        cmocka_unit_test(test_pinned_coordinator_down),
         cmocka_unit_test(test_push_errors_cluster_wide),
         cmocka_unit_test(test_push_errors_per_broker),
+        cmocka_unit_test(test_clear_errors_of_one_api_or_broker),
         cmocka_unit_test(test_error_and_broker_rtt),
         cmocka_unit_test(test_broker_down_and_up),
         cmocka_unit_test(test_close_connections),
         cmocka_unit_test(test_request_log),
+        cmocka_unit_test(test_unanswered_request_has_no_response_time),
+        cmocka_unit_test(test_response_time_survives_wall_clock_steps),
         cmocka_unit_test(test_hostile_input_closes_only_its_connection),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
