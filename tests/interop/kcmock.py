@@ -69,21 +69,29 @@ class KcMock:
             op["broker"] = broker
         return self.cmd(**op)["requests"]
 
-    def stop(self, timeout=30):
-        """Closes stdin (kc-mock's way to stop) and checks a clean exit."""
+    def stop(self, timeout=30, sig=None):
+        """Closes stdin (kc-mock's way to stop), or sends signal sig with
+        stdin left open, and checks a clean exit."""
+        how = "stdin closing" if sig is None else "signal %d" % sig
         if self.proc.poll() is None:
-            self.proc.stdin.close()
+            if sig is None:
+                self.proc.stdin.close()
+            else:
+                self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-                fail("kc-mock did not exit within %ds of stdin closing" % timeout)
+                fail("kc-mock did not exit within %ds of %s" % (timeout, how))
+            if sig is not None:
+                self.proc.stdin.close()
         self.err.close()
         text = open(self.err_path, "rb").read().decode("utf-8", "replace")
         for mark in SANITIZER_MARKS:
             check(mark not in text, "kc-mock stderr has %r:\n%s" % (mark, text[-5000:]))
-        check(self.proc.returncode == 0, "kc-mock exited %r:\n%s" % (self.proc.returncode, text[-3000:]))
+        check(self.proc.returncode == 0, "kc-mock exited %r after %s:\n%s"
+              % (self.proc.returncode, how, text[-3000:]))
 
     def __enter__(self):
         return self
