@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "kc/kc_mock.h"
 #include "proto/proto_compress.h"
 
 #define P  UTIL_CONF_PRODUCER
@@ -162,9 +163,11 @@ static const util_conf_prop_t client_props[] = {
     INT("statistics.interval.ms", PC, statistics_interval_ms, 0, 86400000, "0",
         "Accepted so librdkafka configurations load, but kc emits no statistics yet (a "
         "warning is logged when it is set)."),
-    INT("test.mock.num.brokers", PC | UTIL_CONF_MOCK, test_mock_num_brokers, 0, 10000, "0",
+    /* The mock's own bound, so that a bad count fails at kc_conf_set(). */
+    INT("test.mock.num.brokers", PC | UTIL_CONF_MOCK, test_mock_num_brokers, 0, KC_MOCK_MAX_BROKERS,
+        "0",
         "Start a mock cluster of this many brokers inside the client and use it instead of "
-        "bootstrap.servers (tests only)."),
+        "bootstrap.servers (tests only; 0: none). Each client starts its own cluster."),
     /* Producer */
     ENUM("acks", P, acks, acks_names, "-1",
          "Acknowledgements a produce request waits for: 0 none, 1 the leader, -1 or all every "

@@ -66,8 +66,9 @@ static int parse_args(int argc, char **argv, opts_t *o)
         if (!strcmp(a, "--brokers")) {
             char *end;
             long n = strtol(v, &end, 10);
-            if (*end || n < 1 || n > 64) {
-                fprintf(stderr, "kc-mock: --brokers must be 1..64, not '%s'\n", v);
+            if (*end || n < 1 || n > KC_MOCK_MAX_BROKERS) {
+                fprintf(stderr, "kc-mock: --brokers must be 1..%d, not '%s'\n", KC_MOCK_MAX_BROKERS,
+                        v);
                 return -1;
             }
             o->brokers = (int)n;

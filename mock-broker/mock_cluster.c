@@ -11,8 +11,6 @@
 #include "storage/log_mem.h"
 #include "util/log.h"
 
-#define MOCK_MAX_BROKERS 64
-
 static void err_set(char *errstr, size_t errstr_size, const char *fmt, const char *detail)
 {
     if (errstr && errstr_size) snprintf(errstr, errstr_size, fmt, detail);
@@ -148,9 +146,9 @@ static void threads_init(void)
 kc_mock_cluster_t *kc_mock_cluster_new_with(int broker_count, const char *const *properties,
                                             char *errstr, size_t errstr_size)
 {
-    if (broker_count < 1 || broker_count > MOCK_MAX_BROKERS) {
+    if (broker_count < 1 || broker_count > KC_MOCK_MAX_BROKERS) {
         if (errstr && errstr_size)
-            snprintf(errstr, errstr_size, "broker count must be 1..%d, not %d", MOCK_MAX_BROKERS,
+            snprintf(errstr, errstr_size, "broker count must be 1..%d, not %d", KC_MOCK_MAX_BROKERS,
                      broker_count);
         return NULL;
     }

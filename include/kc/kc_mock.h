@@ -36,8 +36,12 @@ typedef struct kc_mock_cluster kc_mock_cluster_t;
 
 /* ---- Lifecycle ------------------------------------------------------------------ */
 
-/* Starts a cluster of broker_count brokers (1..64). Returns NULL on failure
- * with the reason in errstr (may be NULL). */
+/* The most brokers a cluster may have; also the upper bound of a kc
+ * client's test.mock.num.brokers. */
+#define KC_MOCK_MAX_BROKERS 64
+
+/* Starts a cluster of broker_count brokers (1..KC_MOCK_MAX_BROKERS). Returns
+ * NULL on failure with the reason in errstr (may be NULL). */
 kc_mock_cluster_t *kc_mock_cluster_new(int broker_count, char *errstr, size_t errstr_size);
 
 /* The same with broker properties (Kafka's names, "key=value", NULL
