@@ -1,5 +1,6 @@
 /* The kc consumer against kc's own mock cluster (3 brokers) under faults:
- * leader moves, a broker outage, injected Fetch errors, a coordinator move
+ * leader moves, a broker outage, injected Fetch errors (retriable, and a
+ * non-retriable one on one partition), a coordinator move
  * while a group member commits, and slow brokers. Records are produced
  * with librdkafka. */
 #include <setjmp.h>
@@ -54,6 +55,8 @@ typedef struct cf_seen {
     int n;
     int dups;
     kc_err_t last_event;
+    int events[NPART]; /* error events per partition */
+    int per_part[NPART];
 } cf_seen_t;
 
 /* Partition i led by broker i + 1: alone on it (rf 1), or among all three. */
@@ -84,6 +87,7 @@ static void cf_read(kc_consumer_t *c, cf_seen_t *s, int want, int deadline_ms)
         if (!m) continue;
         if (m->err) {
             s->last_event = m->err;
+            if (m->topic && m->partition >= 0 && m->partition < NPART) s->events[m->partition]++;
             kc_message_destroy(m);
             continue;
         }
@@ -95,6 +99,7 @@ static void cf_read(kc_consumer_t *c, cf_seen_t *s, int want, int deadline_ms)
         assert_memory_equal(m->key, key, (size_t)kl);
         if (s->seen[m->partition][m->offset]++) s->dups++;
         s->n++;
+        s->per_part[m->partition]++;
         kc_message_destroy(m);
     }
 }
@@ -217,6 +222,49 @@ static void test_fetch_errors_recovered(void **state)
     assert_int_equal(kc_mock_push_request_errors(f->mc, 2, 1, 3, errs, NULL), 0);
     cf_produce(f, topic, 100, 100);
     cf_read(c, s, 600, 12000);
+    cf_read_quiet(c, s, 200);
+    kc_consumer_destroy(c);
+    free(s);
+}
+
+/* A non-retriable error on one broker's fetches (TOPIC_AUTHORIZATION_FAILED
+ * for partition 1, alone on broker 2): the application gets error events
+ * for that partition from kc_consumer_poll, the other partitions are
+ * consumed meanwhile, and partition 1 resumes once the error stops. */
+static void test_fetch_non_retriable_error_reported(void **state)
+{
+    cf_t *f = *state;
+    const char *topic = "cf-authz";
+    assert_int_equal(kc_mock_topic_create(f->mc, topic, NPART, 1), 0);
+    cf_place(f, topic, 1);
+    cf_produce(f, topic, 100, 0);
+    kc_err_t authz[50];
+    for (int i = 0; i < 50; i++)
+        authz[i] = KC_ERR_TOPIC_AUTHORIZATION_FAILED;
+    assert_int_equal(kc_mock_push_request_errors(f->mc, 2, 1, 50, authz, NULL), 0);
+    cf_seen_t *s = calloc(1, sizeof(*s));
+    kc_consumer_t *c = cf_assigned(f, topic, NULL);
+    int64_t end = ctu_now_ms() + 12000;
+    while ((s->n < 200 || s->events[1] < 2) && ctu_now_ms() < end)
+        cf_read(c, s, s->n + 1, 100);
+    if (s->n != 200 || s->per_part[1] != 0 || s->events[1] < 2)
+        fail_msg("read %d (partition 1: %d), partition 1 error events %d", s->n, s->per_part[1],
+                 s->events[1]);
+    assert_int_equal(s->last_event, KC_ERR_TOPIC_AUTHORIZATION_FAILED);
+    assert_int_equal(s->events[0] + s->events[2], 0);
+    int inj = 0;
+    cf_count_requests(f, 2, 1, &inj);
+    assert_true(inj >= 2);
+    /* Records produced meanwhile still reach the other partitions. */
+    cf_produce(f, topic, 100, 100);
+    end = ctu_now_ms() + 12000;
+    while (s->n < 400 && ctu_now_ms() < end)
+        cf_read(c, s, 400, 100);
+    assert_int_equal(s->n, 400);
+    assert_int_equal(s->per_part[1], 0);
+
+    assert_int_equal(kc_mock_clear_request_errors(f->mc, 2, 1), 0);
+    cf_read(c, s, 600, 15000);
     cf_read_quiet(c, s, 200);
     kc_consumer_destroy(c);
     free(s);
@@ -346,6 +394,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fetch_errors_recovered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fetch_offset_out_of_range_resets_earliest, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_fetch_non_retriable_error_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_coordinator_moves_while_committing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_brokers_still_read_everything, setup, teardown),
     };
