@@ -173,16 +173,24 @@ static void serve(kc_mock_cluster_t *mc)
     free(buf);
 }
 
+static void opts_free(opts_t *o)
+{
+    free(o->topics);
+    free(o->props);
+}
+
 int main(int argc, char **argv)
 {
     opts_t o = {0};
     if (parse_args(argc, argv, &o) != 0) {
         usage(stderr);
+        opts_free(&o);
         return 2;
     }
     util_log_set_level(getenv("KC_MOCK_DEBUG") ? LOG_LVL_DEBUG : LOG_LVL_WARN);
     if (pipe(stop_pipe) != 0) {
         perror("kc-mock: pipe");
+        opts_free(&o);
         return 1;
     }
     struct sigaction sa = {.sa_handler = on_signal};
@@ -194,6 +202,7 @@ int main(int argc, char **argv)
     kc_mock_cluster_t *mc = kc_mock_cluster_new_with(o.brokers, o.props, err, sizeof(err));
     if (!mc) {
         fprintf(stderr, "kc-mock: %s\n", err);
+        opts_free(&o);
         return 1;
     }
     int rc = 0;
@@ -205,7 +214,6 @@ int main(int argc, char **argv)
         serve(mc);
     }
     kc_mock_cluster_destroy(mc);
-    free(o.topics);
-    free(o.props);
+    opts_free(&o);
     return rc ? 1 : 0;
 }
