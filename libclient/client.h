@@ -76,6 +76,11 @@ kc_err_t client_topic_leader(client_t *c, const char *topic, int32_t partition, 
  * NOT_LEADER_OR_FOLLOWER. Requests coalesce: at most one refresh is in
  * flight, and one more runs after it if asked for meanwhile. */
 void client_metadata_refresh(client_t *c, const char *topic);
+/* fn (NULL: none) runs on the I/O thread each time a metadata response has
+ * updated the cache, so a producer or consumer waiting for a topic's
+ * partitions or leaders goes on at once instead of at its next timer. Set
+ * it on the I/O thread (from client_call). */
+void client_set_metadata_cb(client_t *c, void (*fn)(client_t *c, void *opaque), void *opaque);
 /* Number of completed metadata refreshes (for tests and statistics). */
 uint64_t client_metadata_refreshes(const client_t *c);
 

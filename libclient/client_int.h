@@ -100,6 +100,8 @@ struct client {
     uint64_t refreshes;
     int stopping;
     struct client_mock *mock; /* test.mock.num.brokers (client_mock.h); owned */
+    void (*on_metadata)(client_t *c, void *opaque); /* client_set_metadata_cb */
+    void *on_metadata_opaque;
 };
 
 uint64_t client_now_ms(void);

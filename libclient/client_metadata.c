@@ -251,6 +251,7 @@ static void md_resp(const net_resp_t *resp, void *opaque)
         return;
     }
     cache_update(c, r, op->all_topics);
+    if (c->on_metadata) c->on_metadata(c, c->on_metadata_opaque);
     if (op->type == CLIENT_OP_REFRESH) {
         md_finish_refresh(c, op);
         client_op_finish(c, op, 0, NULL);
@@ -418,6 +419,12 @@ kc_err_t client_topic_leader(client_t *c, const char *topic, int32_t partition, 
     if (p->leader < 0) return KC_ERR_LEADER_NOT_AVAILABLE;
     *leader = p->leader;
     return 0;
+}
+
+void client_set_metadata_cb(client_t *c, void (*fn)(client_t *c, void *opaque), void *opaque)
+{
+    c->on_metadata = fn;
+    c->on_metadata_opaque = opaque;
 }
 
 uint64_t client_metadata_refreshes(const client_t *c)

@@ -119,6 +119,9 @@ typedef struct cons_part {
     int32_t want_node; /* the fetch it was picked for in pass want_serial */
     uint64_t want_serial;
     uint64_t retry_at_ms;
+    /* retry_at_ms when it was set only to wait for a leader in the metadata
+     * (fetch_wait_leader); new metadata clears such a wait at once. */
+    uint64_t leader_wait_ms;
     int64_t eof_at;  /* offset of the last EOF event, -1 */
     int in_assigned; /* listed in c->assigned */
 } cons_part_t;
@@ -237,6 +240,9 @@ struct kc_consumer {
 
 /* ---- fetch.c (I/O thread) ---- */
 kc_err_t fetch_init(kc_consumer_t *c);
+/* p has no known leader: it is tried again after retry.backoff.ms, or as
+ * soon as new metadata arrives (I/O thread). */
+void fetch_wait_leader(kc_consumer_t *c, cons_part_t *p, uint64_t now);
 void fetch_stop(kc_consumer_t *c); /* I/O thread, before client_destroy */
 void fetch_free(kc_consumer_t *c); /* after client_destroy */
 /* Brokers the fetcher has talked to (a session object each; tests). */

@@ -436,7 +436,7 @@ static void fetch_pass(kc_consumer_t *c)
         int32_t leader = -1;
         kc_err_t err = client_topic_leader(c->client, p->topic, p->partition, &leader);
         if (err || leader < 0) {
-            p->retry_at_ms = now + (uint64_t)c->conf->retry_backoff_ms;
+            fetch_wait_leader(c, p, now);
             if (!next_retry || p->retry_at_ms < next_retry) next_retry = p->retry_at_ms;
             node[i] = -1;
             continue;
@@ -756,17 +756,45 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     fetch_pass(arg);
 }
 
+void fetch_wait_leader(kc_consumer_t *c, cons_part_t *p, uint64_t now)
+{
+    p->retry_at_ms = p->leader_wait_ms = now + (uint64_t)c->conf->retry_backoff_ms;
+}
+
+/* New metadata may name the leader a partition waits for: it is tried now,
+ * not retry.backoff.ms after it asked. A wait set for another reason (an
+ * error's backoff) stays. */
+static void on_metadata(client_t *cl, void *arg)
+{
+    (void)cl;
+    kc_consumer_t *c = arg;
+    int any = 0;
+    pthread_mutex_lock(&c->lock);
+    for (int i = 0; i < c->nassigned; i++) {
+        cons_part_t *p = c->assigned[i];
+        if (p->leader_wait_ms && p->retry_at_ms == p->leader_wait_ms) {
+            p->retry_at_ms = 0;
+            any = 1;
+        }
+        p->leader_wait_ms = 0;
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (any) fetch_kick(c);
+}
+
 kc_err_t fetch_init(kc_consumer_t *c)
 {
     struct event_base *base = client_base(c->client);
     c->ev_kick = event_new(base, -1, 0, on_kick, c);
     c->ev_timer = event_new(base, -1, 0, on_timer, c);
     if (!c->ev_kick || !c->ev_timer) return KC_ERR__NO_MEMORY;
+    client_set_metadata_cb(c->client, on_metadata, c);
     return 0;
 }
 
 void fetch_stop(kc_consumer_t *c)
 {
+    client_set_metadata_cb(c->client, NULL, NULL);
     c->stopping = 1;
     if (c->ev_kick) event_free(c->ev_kick);
     if (c->ev_timer) event_free(c->ev_timer);

@@ -249,7 +249,7 @@ void fetch_offsets_resolve(kc_consumer_t *c)
         if (!list || !leaders) continue;
         int32_t leader = -1;
         if (client_topic_leader(c->client, p->topic, p->partition, &leader) || leader < 0) {
-            p->retry_at_ms = now + (uint64_t)c->conf->retry_backoff_ms;
+            fetch_wait_leader(c, p, now);
             continue;
         }
         leaders[nlist] = leader;

@@ -380,51 +380,42 @@ void prod_topic_set_partitions(prod_t *p, prod_topic_t *t, int32_t npart)
             free(parts);
         }
     }
-    struct prod_pending_q q = STAILQ_HEAD_INITIALIZER(q);
-    if (t->npart > 0 && t->npending > 0) {
-        STAILQ_CONCAT(&q, &t->pending);
-        t->npending = 0;
-        t->draining = 1;
-    }
-    pthread_mutex_unlock(&t->lock);
-
+    /* The records that waited for the partitions go into their batches
+     * with the topic locked: a record produced meanwhile waits for the lock
+     * and lands behind them, so produce order holds per partition, and none
+     * piles up in the queue as a second copy (as librdkafka moves its
+     * unassigned queue under the topic lock). Failures are reported after. */
+    struct prod_pending_q failed = STAILQ_HEAD_INITIALIZER(failed);
     uint64_t now = prod_now_ms();
     prod_pending_t *pe;
-again:
-    while ((pe = STAILQ_FIRST(&q)) != NULL) {
-        STAILQ_REMOVE_HEAD(&q, link);
+    while (t->npart > 0 && (pe = STAILQ_FIRST(&t->pending)) != NULL) {
+        STAILQ_REMOVE_HEAD(&t->pending, link);
+        t->npending--;
         const uint8_t *key = pending_key(pe);
         const uint8_t *value = key + (pe->key_len > 0 ? pe->key_len : 0);
         int32_t part = pe->partition;
-        kc_err_t err = 0;
-        if (part == KC_PARTITION_ANY) {
-            pthread_mutex_lock(&t->lock);
+        if (part == KC_PARTITION_ANY)
             part = pick_partition(p, t, pe->key_len >= 0 ? key : NULL,
                                   (size_t)(pe->key_len > 0 ? pe->key_len : 0), now);
-            pthread_mutex_unlock(&t->lock);
-        }
         if (part < 0 || part >= t->npart)
-            err = KC_ERR__UNKNOWN_PARTITION;
+            pe->err = KC_ERR__UNKNOWN_PARTITION;
         else
-            err = part_append(p, t->parts[part], pe->timestamp, pe->key_len >= 0 ? key : NULL,
-                              pe->key_len, pe->value_len >= 0 ? value : NULL, pe->value_len,
-                              pe->hdrs, pe->nhdr, pe->opaque, pe->bytes, pe->enq_ms);
-        if (err)
-            report_one(p, t, pe->partition, pe->opaque, pe->timestamp, pe->bytes, err,
-                       err == KC_ERR__UNKNOWN_PARTITION ? "partition does not exist"
+            pe->err = part_append(p, t->parts[part], pe->timestamp, pe->key_len >= 0 ? key : NULL,
+                                  pe->key_len, pe->value_len >= 0 ? value : NULL, pe->value_len,
+                                  pe->hdrs, pe->nhdr, pe->opaque, pe->bytes, pe->enq_ms);
+        if (pe->err)
+            STAILQ_INSERT_TAIL(&failed, pe, link);
+        else
+            free(pe);
+    }
+    pthread_mutex_unlock(&t->lock);
+    while ((pe = STAILQ_FIRST(&failed)) != NULL) {
+        STAILQ_REMOVE_HEAD(&failed, link);
+        report_one(p, t, pe->partition, pe->opaque, pe->timestamp, pe->bytes, pe->err,
+                   pe->err == KC_ERR__UNKNOWN_PARTITION ? "partition does not exist"
                                                         : "cannot append the record");
         free(pe);
     }
-    /* Records produced while these were appended waited behind them. */
-    pthread_mutex_lock(&t->lock);
-    if (t->draining && t->npending > 0) {
-        STAILQ_CONCAT(&q, &t->pending);
-        t->npending = 0;
-        pthread_mutex_unlock(&t->lock);
-        goto again;
-    }
-    t->draining = 0;
-    pthread_mutex_unlock(&t->lock);
 }
 
 void prod_topic_fail_pending(prod_t *p, prod_topic_t *t, kc_err_t err, int all, uint64_t now)
@@ -476,7 +467,7 @@ static kc_err_t produce_locked_out(prod_t *p, const kc_produce_rec_t *rec,
     uint64_t now = 0; /* read only where needed: a new batch, a sticky choice */
 
     pthread_mutex_lock(&t->lock);
-    if (t->npart < 0 || t->draining) {
+    if (t->npart < 0) {
         int first = 0;
         if (t->err) {
             err = t->err;

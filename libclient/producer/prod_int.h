@@ -109,6 +109,7 @@ typedef struct prod_pending {
     uint64_t enq_ms;
     size_t bytes;
     int32_t key_len, value_len; /* -1: null */
+    kc_err_t err;               /* why it could not be appended, for its report */
     size_t nhdr;
     proto_record_header_t *hdrs; /* in the same allocation */
     uint8_t data[];              /* key, value, header names and values */
@@ -124,12 +125,9 @@ struct prod_topic {
     prod_part_t **parts;           /* lock: grows only; a part pointer stays valid */
     struct prod_pending_q pending; /* lock */
     int npending;                  /* lock */
-    /* lock: the I/O thread is appending the pending records; new records
-     * queue behind them so produce order holds per partition. */
-    int draining;
-    int32_t sticky;           /* lock: -1 none */
-    uint64_t sticky_until_ms; /* lock */
-    uint64_t rng;             /* lock */
+    int32_t sticky;                /* lock: -1 none */
+    uint64_t sticky_until_ms;      /* lock */
+    uint64_t rng;                  /* lock */
     /* I/O */
     uint64_t refresh_at_ms;
 };

@@ -564,11 +564,21 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     sender_run(p);
 }
 
+/* New metadata may give a waiting topic its partitions or a batch its
+ * leader: the sender runs now, not at its next timer (up to
+ * retry.backoff.ms after the topic's refresh was asked for). */
+static void on_metadata(client_t *c, void *arg)
+{
+    (void)c;
+    prod_wake(arg);
+}
+
 static void start_io(client_t *c, void *arg)
 {
     prod_t *p = arg;
     p->ev_wake = event_new(client_base(c), -1, 0, on_wake, p);
     p->ev_timer = evtimer_new(client_base(c), on_timer, p);
+    client_set_metadata_cb(c, on_metadata, p);
 }
 
 kc_err_t prod_sender_start(prod_t *p)
@@ -582,8 +592,8 @@ kc_err_t prod_sender_start(prod_t *p)
 
 static void stop_io(client_t *c, void *arg)
 {
-    (void)c;
     prod_t *p = arg;
+    client_set_metadata_cb(c, NULL, NULL);
     p->stopped = 1;
     if (p->ev_wake) event_free(p->ev_wake);
     if (p->ev_timer) event_free(p->ev_timer);

@@ -325,6 +325,24 @@ static void test_unassign_and_incremental(void **state)
     kc_consumer_destroy(c);
 }
 
+/* An assigned partition whose leader is not known yet is fetched as soon as
+ * the metadata names it, not retry.backoff.ms after it asked (20 s here, so
+ * a record within 10 s shows the difference on any machine). */
+static void test_first_fetch_when_metadata_arrives(void **state)
+{
+    (void)state;
+    kc_consumer_t *c = ctu_consumer(broker.addr, "retry.backoff.ms", "20000",
+                                    "retry.backoff.max.ms", "20000", NULL);
+    assert_non_null(c);
+    assert_int_equal(ctu_assign1(c, "t3", 0, KC_OFFSET_BEGINNING), 0);
+    kc_message_t *m = ctu_next_record(c, 10000, NULL);
+    assert_non_null(m);
+    assert_int_equal(m->offset, 0);
+    kc_message_destroy(m);
+    kc_consumer_close(c);
+    kc_consumer_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_offset_reset),
         cmocka_unit_test(test_watermarks),
         cmocka_unit_test(test_unassign_and_incremental),
+        cmocka_unit_test(test_first_fetch_when_metadata_arrives),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include <stdatomic.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -153,6 +154,60 @@ static void test_cache_and_refresh(void **state)
 static void count_refreshes(client_t *c, void *arg)
 {
     *(uint64_t *)arg = client_metadata_refreshes(c);
+}
+
+/* client_set_metadata_cb: called on the I/O thread after each metadata
+ * response updated the cache (the producer's sender and the consumer's
+ * fetcher go on at once with it), never after it is cleared. */
+typedef struct md_cb_count {
+    atomic_int calls;
+    atomic_ullong refreshes_seen; /* client_metadata_refreshes() at the last call */
+} md_cb_count_t;
+
+static void on_md(client_t *c, void *arg)
+{
+    md_cb_count_t *n = arg;
+    atomic_fetch_add(&n->calls, 1);
+    atomic_store(&n->refreshes_seen, client_metadata_refreshes(c));
+}
+
+static void set_md_cb(client_t *c, void *arg)
+{
+    client_set_metadata_cb(c, arg ? on_md : NULL, arg);
+}
+
+static void test_metadata_cb(void **state)
+{
+    (void)state;
+    tmock_t m;
+    assert_int_equal(tmock_start(&m, 3), 0);
+    assert_int_equal(rd_kafka_mock_topic_create(m.mc, "md-cb", 3, 3), 0);
+    kc_client_t *kc = new_client(m.bootstrap, NULL);
+    client_t *c = client_of(kc);
+    md_cb_count_t n = {0}; /* written on the I/O thread */
+    assert_int_equal(client_call(c, set_md_cb, &n), 0);
+    assert_int_equal(client_call(c, ask_refresh, "md-cb"), 0);
+    uint64_t refreshes = 0;
+    for (int tries = 0; tries < 1000 && refreshes < 1; tries++) {
+        assert_int_equal(client_call(c, count_refreshes, &refreshes), 0);
+        if (refreshes < 1) usleep(10 * 1000);
+    }
+    /* Called for the refresh, before the refresh counted as done. */
+    assert_true(atomic_load(&n.calls) >= 1);
+    assert_true(atomic_load(&n.refreshes_seen) < refreshes);
+    /* Cleared: another refresh calls nothing. */
+    assert_int_equal(client_call(c, set_md_cb, NULL), 0);
+    int before = atomic_load(&n.calls);
+    assert_int_equal(client_call(c, ask_refresh, "md-cb"), 0);
+    uint64_t target = refreshes + 1;
+    for (int tries = 0; tries < 1000 && refreshes < target; tries++) {
+        assert_int_equal(client_call(c, count_refreshes, &refreshes), 0);
+        if (refreshes < target) usleep(10 * 1000);
+    }
+    assert_true(refreshes >= target);
+    assert_int_equal(atomic_load(&n.calls), before);
+    kc_client_destroy(kc);
+    tmock_stop(&m);
 }
 
 /* topic.metadata.refresh.interval.ms refreshes the topics the cache knows
@@ -328,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_three_brokers_leaders_spread),
         cmocka_unit_test(test_cache_and_refresh),
         cmocka_unit_test(test_periodic_refresh),
+        cmocka_unit_test(test_metadata_cb),
         cmocka_unit_test(test_max_age_refresh),
         cmocka_unit_test(test_unreachable_bootstrap),
         cmocka_unit_test(test_bootstrap_failover),
