@@ -84,12 +84,23 @@ def main(ctx):
                          "auto.offset.reset": "earliest", "enable.auto.commit": False})
         c.subscribe([TOPIC])
         got = []
+        consumer_errors = []
         deadline = time.monotonic() + 60
         while len(got) < N and time.monotonic() < deadline:
             msg = c.poll(0.5)
-            if msg is None or msg.error():
+            if msg is None:
+                continue
+            if msg.error():
+                consumer_errors.append(str(msg.error()))
                 continue
             got.append((msg.partition(), msg.offset(), msg.key(), msg.value().decode()))
+        if len(got) < N:
+            # What the reader saw, so a shortfall can be told from a hang.
+            per_part = {}
+            for g in got:
+                per_part[g[0]] = per_part.get(g[0], 0) + 1
+            log("read %d of %d within 60 s, per partition %r, assignment %r, errors %r"
+                % (len(got), N, per_part, c.assignment(), consumer_errors[:10]))
         time.sleep(0.5)  # anything past N would be a duplicate
         while True:
             msg = c.poll(0.2)
