@@ -3,7 +3,7 @@
 
     bench/run_client_bench.py [BUILD_DIR] [--rounds N] [--sizes 100,1024]
                               [--codecs none,lz4] [--mb MB] [--modes produce,consume]
-                              [--out FILE]
+                              [--data-dir DIR] [--out FILE]
 
 Builds nothing: BUILD_DIR (default build/) must hold bin/kc, bin/kc-broker and
 bin/rk_client_bench (built with the project when pkg-config finds librdkafka).
@@ -12,11 +12,14 @@ the same JSON line (both build tools/cmd_bench_stats.c); they differ only in the
 client library.
 
 For each record size and codec it starts a fresh kc-broker (one partition per
-topic, data in BUILD_DIR/bench-data/client-SIZE-CODEC, deleted afterwards), then
+topic, data in DATA_DIR/client-SIZE-CODEC, deleted afterwards; DATA_DIR is
+BUILD_DIR/bench-data unless --data-dir names another, such as a tmpfs, so that
+long runs measure the clients rather than the disk's writeback), then
 
 - produce: ROUNDS runs of each client, alternating (kc, rk, rk, kc, kc, rk, ...),
-  each writing MB megabytes of record values to a topic of its own (created
-  beforehand with one record, so no run pays for topic creation);
+  each against a broker restarted on an empty log and writing MB megabytes of
+  record values to a topic of its own (created beforehand with one record, so
+  no run pays for topic creation);
 - consume: one topic filled once with rk_client_bench (the codec applied by the
   producer, as stored by the broker), then ROUNDS alternating runs of each
   client reading every record from the beginning.
@@ -167,7 +170,8 @@ def median(values):
 
 def measure(bindir, build, size, codec, args):
     count = max(1, int(args.mb * 1e6 / max(size, 1)))
-    broker = Broker(bindir, os.path.join(build, "bench-data", f"client-{size}-{codec}"))
+    data = args.data_dir or os.path.join(build, "bench-data")
+    broker = Broker(bindir, os.path.join(data, f"client-{size}-{codec}"))
     addr = broker.start()
     prod_props = PRODUCE_PROPS + [("compression.type", codec)]
     runs = []
@@ -197,6 +201,13 @@ def measure(bindir, build, size, codec, args):
                 order = CLIENTS if step % 2 == 0 else tuple(reversed(CLIENTS))
                 step += 1
                 for client in order:
+                    # A fresh broker per run: the last run's log is deleted,
+                    # so this one writes into memory the machine has used
+                    # before. On a VM the first touch of memory the guest
+                    # never had costs more than the rest of the write, and
+                    # a growing log made later runs broker-bound.
+                    broker.stop()
+                    addr = broker.start()
                     topic = f"p-{client}-{rnd}"
                     precreate(topic)
                     one(client, "produce", topic, rnd, prod_props)
@@ -272,6 +283,8 @@ def main():
     ap.add_argument("--modes", default="produce,consume")
     ap.add_argument("--rk-no-copy", action="store_true",
                     help="librdkafka references values in place instead of copying them")
+    ap.add_argument("--data-dir",
+                    help="where the broker keeps its log (default BUILD_DIR/bench-data)")
     ap.add_argument("--out")
     args = ap.parse_args()
     global RK_COPY
@@ -289,6 +302,7 @@ def main():
     info = {"machine": machine(), "source": git_describe(src), "build": build,
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "mb_per_run": args.mb, "rounds": args.rounds, "rk_copy": RK_COPY,
+            "data_dir": args.data_dir or os.path.join(build, "bench-data"),
             "produce_props": dict(PRODUCE_PROPS), "consume_props": dict(CONSUME_PROPS)}
     m = info["machine"]
     print(f"machine: {m['nproc']} CPUs, {m['cpu_model']}, load {m['loadavg'][0]:.1f}; "
