@@ -3,7 +3,24 @@
 Produce errors on every broker and on one, delayed errors, connections
 closed under in-flight requests, a partition's leader moving. Every message
 must be acknowledged once, and the topic must hold each exactly once, in
-send order per partition (no duplicates, no loss)."""
+send order per partition (no duplicates, no loss).
+
+One message per partition is produced and acknowledged before the faults
+start. Kafka (2.5 and later, and so kc-broker and kc-mock) accepts any
+sequence number from a producer it holds no state for on a partition, so
+that a producer whose state retention removed can go on. Until a
+partition's first batch is acknowledged, an injected error that drops that
+batch while a later one in flight is written leaves a gap the broker cannot
+see, and librdkafka 2.0.2, which pipelines before its first acknowledgement,
+then reports the dropped messages delivered without an offset (it infers
+them persisted from the later acknowledgement). docs/mock.md says so.
+
+The injected codes are ones a broker answers before it writes anything. An
+injected error is never served, and REQUEST_TIMED_OUT or
+NOT_ENOUGH_REPLICAS_AFTER_APPEND, which a real broker answers after
+writing, make librdkafka count the batch as possibly written; when the next
+batch then meets a gap, librdkafka 2.0.2 stops with a fatal sequence error
+(seen here before these codes were taken out)."""
 import threading
 import time
 
@@ -18,9 +35,9 @@ def faults(m, stop, counts):
     """Injects a round of faults every few tens of milliseconds."""
     rounds = [
         lambda: m.cmd(op="push_errors", api="Produce",
-                      errors=["NOT_LEADER_OR_FOLLOWER", "REQUEST_TIMED_OUT"]),
+                      errors=["NOT_LEADER_OR_FOLLOWER", "NOT_ENOUGH_REPLICAS"]),
         lambda: m.cmd(op="push_errors", api="Produce", broker=2,
-                      errors=["NOT_ENOUGH_REPLICAS", "NOT_ENOUGH_REPLICAS_AFTER_APPEND"],
+                      errors=["NOT_ENOUGH_REPLICAS", "LEADER_NOT_AVAILABLE"],
                       rtt_ms=[50, 0]),
         lambda: m.cmd(op="close_connections", broker=1),
         lambda: m.cmd(op="set_leader", topic=TOPIC, partition=counts["moves"] % 3,
@@ -49,13 +66,19 @@ def main(ctx):
         def on_delivery(err, msg):
             reports.append((err, msg.partition(), msg.offset(), msg.value()))
 
+        sent = []
+        for part in range(3):
+            v = b"w-%d" % part
+            sent.append(v.decode())
+            p.produce(TOPIC, partition=part, value=v, on_delivery=on_delivery)
+        check(p.flush(30) == 0, "the warm-up messages were not acknowledged")
+
         stop = threading.Event()
         counts = {"rounds": 0, "moves": 0}
         t = threading.Thread(target=faults, args=(m, stop, counts))
         t.start()
-        sent = []
         try:
-            for i in range(N):
+            for i in range(N - len(sent)):
                 v = b"m-%06d" % i
                 sent.append(v.decode())
                 while True:
@@ -75,6 +98,8 @@ def main(ctx):
         errors = [r for r in reports if r[0] is not None]
         check(not errors, "failed deliveries: %r" % errors[:5])
         check(len(reports) == N, "%d delivery reports for %d messages" % (len(reports), N))
+        no_offset = [r[3] for r in reports if r[2] is None or r[2] < 0]
+        check(not no_offset, "delivered without an offset (inferred): %r" % no_offset[:5])
         injected = [r for r in m.requests() if r["injected_error"] != "NO_ERROR"]
         log("%d fault rounds, %d leader moves, %d requests answered with injected errors"
             % (counts["rounds"], counts["moves"], len(injected)))
@@ -109,6 +134,15 @@ def main(ctx):
             if not msg.error():
                 got.append((msg.partition(), msg.offset(), msg.key(), msg.value().decode()))
         c.close()
+        if len(got) != N:
+            # Where the reader's offsets start and what it read first, and
+            # what the producer's reports said, per partition.
+            for part in sorted({g[0] for g in got}):
+                mine = sorted((g[1], g[3]) for g in got if g[0] == part)
+                reps = sorted(((r[2] if r[2] is not None else -1), r[3].decode())
+                              for r in reports if r[1] == part)
+                log("partition %d: read offsets %d..%d, first %r; reports say first %r"
+                    % (part, mine[0][0], mine[-1][0], mine[:3], reps[:3]))
         part_of = {r[3].decode(): r[1] for r in reports}
         sent_by_part = {}
         for v in sent:
