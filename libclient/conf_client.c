@@ -259,7 +259,8 @@ static const util_conf_prop_t client_props[] = {
         "fetching pauses (responses already requested still arrive: one per leader at most)."),
     INT("queued.min.messages", C, queued_min_messages, 1, 10000000, "100000",
         "Fetched records buffered per partition before fetching it pauses (with "
-        "queued.max.messages.kbytes, whichever is reached first)."),
+        "queued.max.messages.kbytes and four max.partition.fetch.bytes per partition, whichever "
+        "is reached first)."),
     BOOL("check.crcs", C, check_crcs, "false", "Verify the CRC of every fetched batch."),
     ENUM("isolation.level", C, isolation_level, isolation_names, "read_committed",
          "Whether to return records of aborted and still open transactions (read_uncommitted) "

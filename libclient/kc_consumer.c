@@ -150,12 +150,13 @@ static void ev_done_locked(kc_consumer_t *c, cons_ev_t *ev)
     if (p && ev->bytes) {
         int64_t min_msgs = c->conf->queued_min_messages;
         int was_full = c->queued_bytes >= c->queue_limit;
-        int was_over = p->queued_msgs >= min_msgs;
+        size_t cap = cons_part_queue_cap(c);
+        int was_over = p->queued_msgs >= min_msgs || p->queued_bytes >= cap;
         p->queued_bytes -= ev->bytes < p->queued_bytes ? ev->bytes : p->queued_bytes;
         p->queued_msgs -= ev->msgs < p->queued_msgs ? ev->msgs : p->queued_msgs;
         c->queued_bytes -= ev->bytes < c->queued_bytes ? ev->bytes : c->queued_bytes;
         if (c->queued_bytes < c->queue_limit &&
-            (was_full || (was_over && p->queued_msgs < min_msgs)))
+            (was_full || (was_over && p->queued_msgs < min_msgs && p->queued_bytes < cap)))
             fetch_kick(c);
     }
     cons_ev_free(ev);

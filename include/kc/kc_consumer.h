@@ -3,7 +3,9 @@
  *
  * The consumer's I/O thread keeps fetch requests in flight to each leader
  * and queues what comes back, up to `queued.max.messages.kbytes` for the
- * whole consumer (plus the fetches in flight when it was reached);
+ * whole consumer (plus the fetches in flight when it was reached), and per
+ * partition up to `queued.min.messages` records or four responses of
+ * `max.partition.fetch.bytes`;
  * kc_consumer_poll() hands records out one at a time. A record points into
  * the fetched buffer (no copy) and keeps it alive until
  * kc_message_destroy().

@@ -240,6 +240,15 @@ struct kc_consumer {
 
 /* ---- fetch.c (I/O thread) ---- */
 kc_err_t fetch_init(kc_consumer_t *c);
+/* The unread bytes past which a partition is not fetched again until it is
+ * polled below them: four responses of max.partition.fetch.bytes. Records
+ * are parsed on the poll thread, so a fetcher that outruns the application
+ * only piles up memory; four responses keep a fetch in flight while the
+ * application reads. (A batch larger than that still comes, one at a time.) */
+static inline size_t cons_part_queue_cap(const kc_consumer_t *c)
+{
+    return 4 * (size_t)c->conf->max_partition_fetch_bytes;
+}
 /* p has no known leader: it is tried again after retry.backoff.ms, or as
  * soon as new metadata arrives (I/O thread). */
 void fetch_wait_leader(kc_consumer_t *c, cons_part_t *p, uint64_t now);

@@ -422,8 +422,11 @@ static void fetch_pass(kc_consumer_t *c)
             (!next_retry || p->retry_at_ms < next_retry))
             next_retry = p->retry_at_ms;
         if (p->state != PART_FETCHING || p->fetch_node >= 0 || p->paused || full) continue;
-        /* Over its record bound the poll thread kicks us once it drained. */
-        if (p->queued_msgs >= (int64_t)c->conf->queued_min_messages) continue;
+        /* Over its record or byte bound the poll thread kicks us once it
+         * drained. */
+        if (p->queued_msgs >= (int64_t)c->conf->queued_min_messages ||
+            p->queued_bytes >= cons_part_queue_cap(c))
+            continue;
         if (p->retry_at_ms > now) {
             if (!next_retry || p->retry_at_ms < next_retry) next_retry = p->retry_at_ms;
             continue;

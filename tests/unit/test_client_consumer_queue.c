@@ -1,6 +1,7 @@
 /* What the consumer holds and how far behind it is, against a kc-broker
- * process: kc_consumer_lag after fetches, and queued.max.messages.kbytes as
- * one bound for the whole consumer over many partitions. */
+ * process: kc_consumer_lag after fetches, queued.max.messages.kbytes as one
+ * bound for the whole consumer over many partitions, and the four responses
+ * a partition holds at most. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -109,6 +110,9 @@ typedef struct probe {
     kc_consumer_t *c;
     size_t queued;
     int in_flight;
+    const char *topic; /* with part: that partition's queued bytes in part_queued */
+    int32_t part;
+    size_t part_queued;
 } probe_t;
 
 static void io_probe(client_t *cl, void *arg)
@@ -116,8 +120,10 @@ static void io_probe(client_t *cl, void *arg)
     (void)cl;
     probe_t *q = arg;
     q->in_flight = fetch_in_flight(q->c);
+    cons_part_t *p = q->topic ? fetch_part_get(q->c, q->topic, q->part, 0) : NULL;
     pthread_mutex_lock(&q->c->lock);
     q->queued = q->c->queued_bytes;
+    q->part_queued = p ? p->queued_bytes : 0;
     pthread_mutex_unlock(&q->c->lock);
 }
 
@@ -188,11 +194,61 @@ static void test_queue_bound_is_consumer_wide(void **state)
     kc_consumer_destroy(c);
 }
 
+/* One partition of a consumer that does not poll stops being fetched once it
+ * holds four responses (max.partition.fetch.bytes each, plus the one in
+ * flight then), far below queued.min.messages and
+ * queued.max.messages.kbytes; polling resumes it and every record comes
+ * once. */
+static void test_partition_holds_four_responses(void **state)
+{
+    (void)state;
+    const int fetchb = 4096;
+    kc_consumer_t *c = ctu_consumer(broker.addr, "max.partition.fetch.bytes", "4096", NULL);
+    assert_non_null(c);
+    assert_int_equal(ctu_assign1(c, "many", 3, 0), 0);
+    /* A batch of 10 records may come on top of a response (KIP-74). */
+    const size_t cap = 4 * (size_t)fetchb, bound = cap + fetchb + 10 * (VALSZ + 64);
+    size_t most = 0;
+    probe_t q = {.c = c, .topic = "many", .part = 3};
+    int64_t end = ctu_now_ms() + 20000;
+    do {
+        usleep(5 * 1000);
+        q.c = c;
+        assert_int_equal(client_call(c->client, io_probe, &q), 0);
+        if (q.part_queued > most) most = q.part_queued;
+    } while ((q.part_queued < cap || q.in_flight) && ctu_now_ms() < end);
+    assert_true(q.part_queued >= cap);
+    assert_int_equal(q.in_flight, 0);
+    assert_true(most <= bound);
+    /* Far from all of the partition's NREC * VALSZ bytes. */
+    assert_true(q.part_queued < (size_t)NREC * VALSZ);
+
+    int seen[NREC] = {0}, got = 0;
+    end = ctu_now_ms() + 30000;
+    while (got < NREC && ctu_now_ms() < end) {
+        kc_message_t *m = kc_consumer_poll(c, 100);
+        if (m && !m->err) {
+            assert_true(m->offset < NREC);
+            seen[m->offset]++;
+            got++;
+        }
+        kc_message_destroy(m);
+        assert_int_equal(client_call(c->client, io_probe, &q), 0);
+        if (q.part_queued > most) most = q.part_queued;
+    }
+    assert_int_equal(got, NREC);
+    for (int o = 0; o < NREC; o++)
+        assert_int_equal(seen[o], 1);
+    assert_true(most <= bound);
+    kc_consumer_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lag),
         cmocka_unit_test(test_queue_bound_is_consumer_wide),
+        cmocka_unit_test(test_partition_holds_four_responses),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
