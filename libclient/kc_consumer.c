@@ -442,13 +442,23 @@ const char *kc_rebalance_protocol(kc_consumer_t *c)
 
 /* ---- positions, seek, pause ---- */
 
+/* What io_parts does: per partition of a list, or (seek, watermarks) for one. */
+typedef enum part_op {
+    PART_OP_POSITION,
+    PART_OP_PAUSE,
+    PART_OP_RESUME,
+    PART_OP_SEEK,
+    PART_OP_WATERMARKS,
+    PART_OP_LAG,
+} part_op_t;
+
 typedef struct part_arg {
     kc_consumer_t *c;
     kc_topic_partition_list_t *list;
     const char *topic;
     int32_t partition;
     int64_t offset;
-    int op; /* 0 position, 1 pause, 2 resume, 3 seek, 4 watermarks, 5 lag */
+    part_op_t op;
     kc_err_t err;
     int64_t lo, hi;
 } part_arg_t;
@@ -470,10 +480,10 @@ static void io_parts(client_t *cl, void *arg)
     (void)cl;
     part_arg_t *a = arg;
     kc_consumer_t *c = a->c;
-    if (a->op == 3 || a->op == 4) {
+    if (a->op == PART_OP_SEEK || a->op == PART_OP_WATERMARKS) {
         cons_part_t *p = fetch_part_get(c, a->topic, a->partition, 0);
         if (!p || !p->in_assigned) {
-            if (a->op == 4 && p) {
+            if (a->op == PART_OP_WATERMARKS && p) {
                 pthread_mutex_lock(&c->lock);
                 a->lo = p->lo;
                 a->hi = p->hi;
@@ -481,10 +491,10 @@ static void io_parts(client_t *cl, void *arg)
                 a->err = p->hi < 0 ? KC_ERR__NOENT : 0;
                 return;
             }
-            a->err = a->op == 4 ? KC_ERR__NOENT : KC_ERR__UNKNOWN_PARTITION;
+            a->err = a->op == PART_OP_WATERMARKS ? KC_ERR__NOENT : KC_ERR__UNKNOWN_PARTITION;
             return;
         }
-        if (a->op == 3) {
+        if (a->op == PART_OP_SEEK) {
             fetch_part_seek(c, p, a->offset);
         } else {
             pthread_mutex_lock(&c->lock);
@@ -500,22 +510,22 @@ static void io_parts(client_t *cl, void *arg)
         cons_part_t *p = tp->topic ? fetch_part_get(c, tp->topic, tp->partition, 0) : NULL;
         if (!p || !p->in_assigned) {
             tp->err = KC_ERR__UNKNOWN_PARTITION;
-            if (a->op == 0) tp->offset = KC_OFFSET_INVALID;
-            if (a->op == 5) tp->offset = -1;
+            if (a->op == PART_OP_POSITION) tp->offset = KC_OFFSET_INVALID;
+            if (a->op == PART_OP_LAG) tp->offset = -1;
             continue;
         }
         tp->err = 0;
-        if (a->op == 5) {
+        if (a->op == PART_OP_LAG) {
             pthread_mutex_lock(&c->lock);
             tp->offset = lag_locked(c, p);
             pthread_mutex_unlock(&c->lock);
             if (tp->offset < 0) tp->err = KC_ERR__NOENT;
-        } else if (a->op == 0) {
+        } else if (a->op == PART_OP_POSITION) {
             pthread_mutex_lock(&c->lock);
             tp->offset = p->app_pos;
             tp->leader_epoch = p->app_epoch;
             pthread_mutex_unlock(&c->lock);
-        } else if (a->op == 1) {
+        } else if (a->op == PART_OP_PAUSE) {
             pthread_mutex_lock(&c->lock);
             int was = p->paused;
             p->paused = 1;
@@ -531,7 +541,7 @@ static void io_parts(client_t *cl, void *arg)
                 p->version++;
                 pthread_mutex_unlock(&c->lock);
             }
-        } else if (a->op == 2) {
+        } else if (a->op == PART_OP_RESUME) {
             pthread_mutex_lock(&c->lock);
             p->paused = 0;
             pthread_mutex_unlock(&c->lock);
@@ -551,21 +561,21 @@ static kc_err_t parts_op(kc_consumer_t *c, part_arg_t *a)
 kc_err_t kc_position(kc_consumer_t *c, kc_topic_partition_list_t *partitions)
 {
     if (!partitions) return KC_ERR__INVALID_ARG;
-    part_arg_t a = {.list = partitions, .op = 0};
+    part_arg_t a = {.list = partitions, .op = PART_OP_POSITION};
     return parts_op(c, &a);
 }
 
 kc_err_t kc_pause(kc_consumer_t *c, const kc_topic_partition_list_t *partitions)
 {
     if (!partitions) return KC_ERR__INVALID_ARG;
-    part_arg_t a = {.list = (kc_topic_partition_list_t *)partitions, .op = 1};
+    part_arg_t a = {.list = (kc_topic_partition_list_t *)partitions, .op = PART_OP_PAUSE};
     return parts_op(c, &a);
 }
 
 kc_err_t kc_resume(kc_consumer_t *c, const kc_topic_partition_list_t *partitions)
 {
     if (!partitions) return KC_ERR__INVALID_ARG;
-    part_arg_t a = {.list = (kc_topic_partition_list_t *)partitions, .op = 2};
+    part_arg_t a = {.list = (kc_topic_partition_list_t *)partitions, .op = PART_OP_RESUME};
     return parts_op(c, &a);
 }
 
@@ -577,14 +587,14 @@ kc_err_t kc_seek(kc_consumer_t *c, const char *topic, int32_t partition, int64_t
     if (offset < 0 && offset != KC_OFFSET_BEGINNING && offset != KC_OFFSET_END &&
         offset != KC_OFFSET_STORED && offset != KC_OFFSET_INVALID)
         return KC_ERR__INVALID_ARG;
-    part_arg_t a = {.topic = topic, .partition = partition, .offset = offset, .op = 3};
+    part_arg_t a = {.topic = topic, .partition = partition, .offset = offset, .op = PART_OP_SEEK};
     return parts_op(c, &a);
 }
 
 kc_err_t kc_consumer_lag(kc_consumer_t *c, kc_topic_partition_list_t *partitions)
 {
     if (!partitions) return KC_ERR__INVALID_ARG;
-    part_arg_t a = {.list = partitions, .op = 5};
+    part_arg_t a = {.list = partitions, .op = PART_OP_LAG};
     return parts_op(c, &a);
 }
 
@@ -592,7 +602,8 @@ kc_err_t kc_get_watermark_offsets(kc_consumer_t *c, const char *topic, int32_t p
                                   int64_t *low, int64_t *high)
 {
     if (!topic || !low || !high) return KC_ERR__INVALID_ARG;
-    part_arg_t a = {.topic = topic, .partition = partition, .op = 4, .lo = -1, .hi = -1};
+    part_arg_t a = {
+        .topic = topic, .partition = partition, .op = PART_OP_WATERMARKS, .lo = -1, .hi = -1};
     kc_err_t err = parts_op(c, &a);
     *low = err ? -1 : a.lo;
     *high = err ? -1 : a.hi;

@@ -5,7 +5,8 @@
  *
  * A pass (fetch_pass, run through ev_kick) picks the fetchable partitions:
  * assigned, offset known, not paused, not held by a fetch in flight, their
- * queue under queued.min.messages records, leader known; none while the
+ * queue under queued.min.messages records and four responses of
+ * max.partition.fetch.bytes (cons_part_queue_cap), leader known; none while the
  * consumer's whole queue holds queued.max.messages.kbytes or more (one bound
  * for all partitions, as librdkafka's high-level consumer has; it is
  * exceeded by at most the fetches in flight when it was reached, one per
@@ -766,13 +767,12 @@ void fetch_wait_leader(kc_consumer_t *c, cons_part_t *p, uint64_t now)
 
 /* New metadata may name the leader a partition waits for: it is tried now,
  * not retry.backoff.ms after it asked. A wait set for another reason (an
- * error's backoff) stays. */
+ * error's backoff) stays. The fields are the I/O thread's: no lock. */
 static void on_metadata(client_t *cl, void *arg)
 {
     (void)cl;
     kc_consumer_t *c = arg;
     int any = 0;
-    pthread_mutex_lock(&c->lock);
     for (int i = 0; i < c->nassigned; i++) {
         cons_part_t *p = c->assigned[i];
         if (p->leader_wait_ms && p->retry_at_ms == p->leader_wait_ms) {
@@ -781,7 +781,6 @@ static void on_metadata(client_t *cl, void *arg)
         }
         p->leader_wait_ms = 0;
     }
-    pthread_mutex_unlock(&c->lock);
     if (any) fetch_kick(c);
 }
 
