@@ -2,8 +2,8 @@
  * a broker serving Fetch over one connection (bench/run_broker_bench.py
  * compares kc-broker's fetch rate with it). Run by hand; not a test.
  *
- *   bench_loopback [--bytes N] [--chunk N] [--rounds N] [--sendfile DIR [--file-bytes N] [--pread]]
- *                  [--json]
+ *   bench_loopback [--bytes N] [--chunk N] [--rounds N]
+ *                  [--sendfile DIR [--file-bytes N] [--pread | --mmap]] [--json]
  *
  * A child process writes N bytes in large write()s (or with sendfile() from
  * a file in the page cache, as a broker serving Fetch does) into one
@@ -13,7 +13,9 @@
  * --file-bytes makes the sendfile source that large (sent round and round in
  * --chunk pieces): a file much larger than the CPU caches is what a broker
  * serving a log from the page cache sends, where a 1 MiB file stays in the
- * cache and flatters sendfile. */
+ * cache and flatters sendfile. --pread reads each chunk of the file into
+ * memory and write()s it; --mmap maps each chunk (MAP_POPULATE), write()s it
+ * from the mapping and unmaps it, as kc-broker serves a large Fetch. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -36,6 +39,7 @@ typedef struct {
     int rounds;
     const char *sendfile_dir;
     int pread_mode;      /* --pread: pread() the file into memory, then write() */
+    int mmap_mode;       /* --mmap: write() each chunk from a mapping of it */
     uint64_t file_bytes; /* sendfile source size; 0: chunk */
     int json;
 } opts_t;
@@ -103,7 +107,15 @@ static int writer(int sock, const opts_t *o, char *buf, int file)
             if (fpos >= fsize) fpos = 0;
             if (n > fsize - fpos) n = (size_t)(fsize - fpos);
             off_t off = (off_t)fpos, stop = (off_t)(fpos + n);
-            if (o->pread_mode) {
+            if (o->mmap_mode) {
+                /* A mapping per chunk, as kc-broker maps each response. */
+                void *m = mmap(NULL, n, PROT_READ, MAP_SHARED | MAP_POPULATE, file, off);
+                if (m == MAP_FAILED) return -1;
+                int rc = write_all(sock, m, n);
+                munmap(m, n);
+                if (rc) return -1;
+                off = stop;
+            } else if (o->pread_mode) {
                 if (pread(file, buf, n, off) != (ssize_t)n || write_all(sock, buf, n) != 0)
                     return -1;
                 off = stop;
@@ -196,11 +208,13 @@ static int parse_opts(opts_t *o, int argc, char **argv)
             o->sendfile_dir = v, i++;
         } else if (!strcmp(argv[i], "--pread")) {
             o->pread_mode = 1;
+        } else if (!strcmp(argv[i], "--mmap")) {
+            o->mmap_mode = 1;
         } else if (v && !strcmp(argv[i], "--file-bytes")) {
             o->file_bytes = strtoull(v, NULL, 10), i++;
         } else {
             fprintf(stderr, "usage: bench_loopback [--bytes N] [--chunk N] [--rounds N] "
-                            "[--sendfile DIR [--file-bytes N] [--pread]] [--json]\n");
+                            "[--sendfile DIR [--file-bytes N] [--pread | --mmap]] [--json]\n");
             return -1;
         }
     }
@@ -227,7 +241,7 @@ int main(int argc, char **argv)
         buf[i] = (char)('a' + i % 26);
     int file = o.sendfile_dir ? make_source_file(&o, buf) : -1;
     if (o.sendfile_dir && file < 0) return 1;
-    const char *mode = file < 0 ? "write" : o.pread_mode ? "pread" : "sendfile";
+    const char *mode = file < 0 ? "write" : o.pread_mode ? "pread" : o.mmap_mode ? "mmap" : "sendfile";
 
     double gbs[99], rcpu[99], wcpu[99];
     for (int r = 0; r < o.rounds; r++) {

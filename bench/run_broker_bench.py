@@ -20,12 +20,15 @@ A third phase fetches the same records with bench_fetch_raw, a client that
 only walks batch headers as the responses stream through a 1 MiB buffer and
 sends the next fetch as soon as a response's last batch header arrives:
 librdkafka's consumer builds a message per record and, with small records,
-sets the pace itself; the raw phase shows what the broker serves.
+sets the pace itself; the raw phase shows what the broker serves. It reads the
+log RAW_PASSES times over (--raw-passes, default 5; back to the log start at
+its end), since one pass of 200 MB lasts under 0.1 s.
 
-Once per round bench_loopback measures one loopback TCP connection three
+Once per round bench_loopback measures one loopback TCP connection four
 times: write() from memory (the target's yardstick), sendfile() from a 256 MiB
-file in the page cache on the brokers' disk, and pread() of that file into
-memory followed by write(). Both report CPU seconds per GB
+file in the page cache on the brokers' disk, pread() of that file into
+memory followed by write(), and write() from a mapping of each 1 MiB of it
+(what kc-broker does for a large Fetch). Both report CPU seconds per GB
 for both ends, which is compared with the broker's plus the raw client's
 CPU per GB of responses: on a shared machine, CPU per GB is the steadier
 figure.
@@ -222,23 +225,27 @@ def run_fetch_raw(bindir, peer, bootstrap, count, rewind):
     return result
 
 
-def measure_peer(peer, bindir, size, count, raw):
+def measure_peer(peer, bindir, size, count, raw, raw_passes):
     """One fresh peer: produce `count` records of `size` bytes, fetch them back with
-    librdkafka, then (raw) with bench_fetch_raw."""
+    librdkafka, then (raw) with bench_fetch_raw, raw_passes times over."""
     bootstrap = peer.start()
     out = {"peer": peer.name, "record_bytes": size, "records": count}
     rewind = peer.name == "mock"
     try:
         for phase in ("produce", "consume") + (("fetch_raw",) if raw else ()):
             cpu0, wb0, t0 = peer.cpu(), peer.write_bytes(), time.monotonic()
+            passes = raw_passes if phase == "fetch_raw" else 1
             if phase == "fetch_raw":
-                res = run_fetch_raw(bindir, peer, bootstrap, count, rewind)
+                # Several passes over the log (rewinding at its end): one pass
+                # of 200 MB lasts under 0.1 s, too short to time.
+                res = run_fetch_raw(bindir, peer, bootstrap, count * passes,
+                                    rewind or passes > 1)
             else:
                 res = run_loadgen(bindir, peer, bootstrap, phase, count, size,
                                   rewind=(phase == "consume" and rewind))
             cpu1, wb1, t1 = peer.cpu(), peer.write_bytes(), time.monotonic()
             # CPU per GB of record values, the same yardstick for every phase.
-            gb = count * size / 1e9
+            gb = count * passes * size / 1e9
             cpu = cpu1 - cpu0
             out[phase] = {
                 "mb_per_s": res.get("mb_per_s"),
@@ -301,6 +308,8 @@ def summarize(runs, lb):
         kc_raw = row["kc_fetch_raw_mb_per_s"]
         sf = lb.get("sendfile_mb_s")
         row["fetch_raw_ratio_kc_over_loopback_sendfile"] = (kc_raw / sf) if kc_raw and sf else None
+        mm = lb.get("mmap_mb_s")
+        row["fetch_raw_ratio_kc_over_loopback_mmap"] = (kc_raw / mm) if kc_raw and mm else None
         # Throughput a broker and its client would reach with the CPU a
         # loopback connection needs (write, both ends), as a share of it.
         kc_cpu, lb_cpu = row["kc_fetch_raw_both_cpu_s_per_wire_gb"], lb.get("write_cpu_s_per_gb")
@@ -318,7 +327,9 @@ def print_table(rows, lb):
           f"{fmt(lb.get('sendfile_file_mb'), '.0f')} MB file in the page cache: "
           f"{fmt(lb.get('sendfile_mb_s'), '.0f')} MB/s, "
           f"{fmt(lb.get('sendfile_cpu_s_per_gb'))} CPU-s/GB; pread()+write() of that file: "
-          f"{fmt(lb.get('pread_mb_s'), '.0f')} MB/s, {fmt(lb.get('pread_cpu_s_per_gb'))} CPU-s/GB")
+          f"{fmt(lb.get('pread_mb_s'), '.0f')} MB/s, {fmt(lb.get('pread_cpu_s_per_gb'))} CPU-s/GB; "
+          f"write() from a mapping of it: {fmt(lb.get('mmap_mb_s'), '.0f')} MB/s, "
+          f"{fmt(lb.get('mmap_cpu_s_per_gb'))} CPU-s/GB")
     print("MB/s: produce and fetch(rk) = record values per second seen by librdkafka; "
           "fetch(raw) = Fetch response bytes per second (bench_fetch_raw).")
     print("CPU/GB: broker process CPU seconds per GB of record values. Medians over rounds.")
@@ -353,13 +364,17 @@ def print_table(rows, lb):
             ("-" if r2 is None else f"{r2 * 100:.0f}% ") + verdict(r2, lambda v: v >= 0.7),
             ("-" if r3 is None else f"{r3 * 100:.0f}% ") + verdict(r3, lambda v: v >= 0.7)))
     print()
-    print("%-6s %-34s %-34s %-34s" % ("size", "kc fetch(raw) / loopback sendfile",
-                                       "fetch(raw) CPU/GB broker+client", "loopback CPU / kc CPU"))
+    print("%-6s %-34s %-34s %-34s %-34s" % ("size", "kc fetch(raw) / loopback sendfile",
+                                            "kc fetch(raw) / loopback mmap",
+                                            "fetch(raw) CPU/GB broker+client",
+                                            "loopback CPU / kc CPU"))
     for row in rows:
         r4, r5 = row["fetch_raw_ratio_kc_over_loopback_sendfile"], \
             row["fetch_raw_cpu_ratio_loopback_over_kc"]
-        print("%-6s %-34s %-34s %-34s" % (
+        r6 = row["fetch_raw_ratio_kc_over_loopback_mmap"]
+        print("%-6s %-34s %-34s %-34s %-34s" % (
             f"{row['record_bytes']}B", "-" if r4 is None else f"{r4 * 100:.0f}%",
+            "-" if r6 is None else f"{r6 * 100:.0f}%",
             f"kc {fmt(row['kc_fetch_raw_both_cpu_s_per_wire_gb'])}, "
             f"mock {fmt(row['mock_fetch_raw_both_cpu_s_per_wire_gb'])}",
             "-" if r5 is None else f"{r5 * 100:.0f}%"))
@@ -375,6 +390,8 @@ def main():
     ap.add_argument("--peers", default="kc,mock")
     ap.add_argument("--loopback-gb", type=float, default=2,
                     help="GB per bench_loopback round (3 rounds per benchmark round)")
+    ap.add_argument("--raw-passes", type=int, default=5,
+                    help="times the raw client reads the produced records (default 5)")
     ap.add_argument("--no-raw", dest="raw", action="store_false",
                     help="skip the bench_fetch_raw phase")
     ap.add_argument("--out")
@@ -392,13 +409,14 @@ def main():
     src = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     info = {"machine": machine(), "source": git_describe(src), "build": build,
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "mb_per_size": args.mb, "rounds": args.rounds}
+            "mb_per_size": args.mb, "rounds": args.rounds, "raw_passes": args.raw_passes}
     print(f"machine: {info['machine']['nproc']} CPUs, {info['machine']['cpu_model']}, "
           f"load {info['machine']['loadavg'][0]:.1f}; source {info['source']}")
 
     loopbacks = []
     sendfiles = []
     preads = []
+    mmaps = []
     lb_dir = os.path.join(build, "bench-data")
     lb_file_bytes = 256 << 20
 
@@ -408,11 +426,12 @@ def main():
         # yardstick), and sendfile() from a file much larger than the CPU
         # caches on the brokers' disk (what serving a log from the page cache
         # costs the kernel), and pread() of that file into memory then
-        # write() (the way to serve it without sendfile).
+        # write() (the way to serve it without sendfile), and write() from a
+        # mapping of each piece of it (what kc-broker does).
         os.makedirs(lb_dir, exist_ok=True)
         from_file = ["--sendfile", lb_dir, "--file-bytes", str(lb_file_bytes)]
         for extra, into in (([], loopbacks), (from_file, sendfiles),
-                            (from_file + ["--pread"], preads)):
+                            (from_file + ["--pread"], preads), (from_file + ["--mmap"], mmaps)):
             lb = subprocess.run([os.path.join(bindir, "bench_loopback"), "--bytes",
                                  str(int(args.loopback_gb * 1e9)), "--rounds", "3", "--json"]
                                 + extra, capture_output=True, text=True)
@@ -434,7 +453,7 @@ def main():
             for name in order:
                 peer = KcBroker(bindir, os.path.join(build, "bench-data", f"kc-{size}")) \
                     if name == "kc" else MockCluster(bindir)
-                r = measure_peer(peer, bindir, size, count, args.raw)
+                r = measure_peer(peer, bindir, size, count, args.raw, args.raw_passes)
                 r["round"] = rnd
                 runs.append(r)
                 p, c, f = (r.get(ph, {}) for ph in PHASES)
@@ -456,11 +475,12 @@ def main():
     lb["write_mb_s"], lb["write_cpu_s_per_gb"] = lb_summary(loopbacks)
     lb["sendfile_mb_s"], lb["sendfile_cpu_s_per_gb"] = lb_summary(sendfiles)
     lb["pread_mb_s"], lb["pread_cpu_s_per_gb"] = lb_summary(preads)
+    lb["mmap_mb_s"], lb["mmap_cpu_s_per_gb"] = lb_summary(mmaps)
     lb["sendfile_file_mb"] = lb_file_bytes / 1e6
     loopback_mb_s = lb["write_mb_s"]
     loopback = {"median_gb_per_s": loopback_mb_s / 1000 if loopback_mb_s else None,
                 "summary": lb, "runs": loopbacks, "sendfile_runs": sendfiles,
-                "pread_runs": preads}
+                "pread_runs": preads, "mmap_runs": mmaps}
     rows = summarize(runs, lb)
     print_table(rows, lb)
     info["machine"]["loadavg_end"] = os.getloadavg()

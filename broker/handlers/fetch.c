@@ -20,9 +20,10 @@
  *
  * The response is encoded by the one codec in split mode: records fields
  * become their length prefix only, and the stored bytes are spliced in after
- * it, as file segments (sendfile) for the file log or references for memory
- * logs. The log's hold on those bytes is released when libevent frees them,
- * i.e. once they are sent or the connection dropped.
+ * it without a copy (fetch_splice.h: a mapping of the segment file, sendfile
+ * for small ranges, references for memory logs). The log's hold on those
+ * bytes is released when libevent frees them, i.e. once they are sent or the
+ * connection dropped.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@
 #include <event2/event.h>
 
 #include "handlers/fetch_session.h"
+#include "handlers/fetch_splice.h"
 #include "handlers/handlers.h"
 #include "kc/kc_err.h"
 #include "proto_msgs.h"
@@ -332,57 +334,6 @@ static void on_records(void *arg, const proto_slice_t *records, size_t at)
     s->n++;
 }
 
-static void release_hold(broker_log_range_t *r)
-{
-    broker_log_range_release(r);
-    free(r);
-}
-
-static void seg_cleanup(struct evbuffer_file_segment const *seg, int flags, void *arg)
-{
-    (void)seg;
-    (void)flags;
-    release_hold(arg);
-}
-
-static void ref_cleanup(const void *data, size_t len, void *arg)
-{
-    (void)data;
-    (void)len;
-    release_hold(arg);
-}
-
-/* Appends the range's bytes to out without copying them; the hold moves to
- * out. Returns 0 or -1 (then the hold is still the caller's). */
-static int splice_range(struct evbuffer *out, broker_log_range_t *range)
-{
-    broker_log_range_t *hold = malloc(sizeof(*hold));
-    if (!hold) return -1;
-    *hold = *range;
-    if (range->fd >= 0) {
-        struct evbuffer_file_segment *seg =
-            evbuffer_file_segment_new(range->fd, range->pos, (ev_off_t)range->len, 0);
-        if (!seg) {
-            free(hold);
-            return -1;
-        }
-        evbuffer_file_segment_add_cleanup_cb(seg, seg_cleanup, hold);
-        int rc = evbuffer_add_file_segment(out, seg, 0, (ev_off_t)range->len);
-        /* From here the segment's cleanup owns the hold, whatever rc says. */
-        memset(range, 0, sizeof(*range));
-        range->fd = -1;
-        evbuffer_file_segment_free(seg);
-        return rc == 0 ? 0 : -2;
-    }
-    if (evbuffer_add_reference(out, range->mem, range->len, ref_cleanup, hold) != 0) {
-        free(hold);
-        return -1;
-    }
-    memset(range, 0, sizeof(*range));
-    range->fd = -1;
-    return 0;
-}
-
 static void fill_part(fetch_ctx_t *ctx, part_data_t *pd, const fetch_item_t *it, fetch_res_t *r,
                       proto_fetch_response_t *resp, int *endpoints)
 {
@@ -492,7 +443,7 @@ static void send_response(fetch_ctx_t *ctx, proto_fetch_response_t *resp, fetch_
                 break;
             }
         }
-        if (i < sp.n) bad |= splice_range(out, (broker_log_range_t *)sp.v[i].range) != 0;
+        if (i < sp.n) bad |= fetch_splice_range(out, (broker_log_range_t *)sp.v[i].range) != 0;
         prev = at;
     }
     if (shared) shared_release(NULL, 0, shared);

@@ -297,6 +297,37 @@ static void test_limits(void **state)
     close(fd);
 }
 
+/* Ranges of FETCH_MAP_MIN_BYTES and more leave from a mapping of the
+ * segment file, smaller ones with sendfile: both carry the stored bytes
+ * (CRCs checked), from a position inside a page and across page ends. */
+static void test_mapped_and_sent_ranges(void **state)
+{
+    harness_t *h = *state;
+    assert_int_equal(topic_make(h, "mapped", 1), 0);
+    for (int i = 0; i < 60; i++)
+        assert_true(append_batch(h, "mapped", 0, 3, 999) >= 0);
+    int fd = harness_connect(h);
+    fetch_reply_t r;
+    /* From offset 31 (batch 10: not page-aligned in the file), everything. */
+    fpart_t p = {"mapped", 0, 31, 1 << 20, -1};
+    assert_int_equal(fetch(h, fd, 11, &p, 1, 1, 0, 1 << 20, &r), 0);
+    int64_t first, last;
+    assert_true(only_part(&r)->records.len >= 64 * 1024);
+    assert_int_equal(count_records(only_part(&r)->records, &first, &last), 150);
+    assert_int_equal(first, 30);
+    assert_int_equal(last, 179);
+    reply_free(&r);
+    /* Two batches: under the mapping threshold. */
+    p.offset = 3;
+    p.max_bytes = 7000;
+    assert_int_equal(fetch(h, fd, 11, &p, 1, 1, 0, 1 << 20, &r), 0);
+    assert_true(only_part(&r)->records.len < 64 * 1024);
+    assert_int_equal(count_records(only_part(&r)->records, &first, &last), 6);
+    assert_int_equal(first, 3);
+    reply_free(&r);
+    close(fd);
+}
+
 /* A fetch that waits for data is woken by an append long before its
  * max_wait (30 s) would answer it; every fetch parked on the partition
  * wakes. */
@@ -474,6 +505,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_version),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_mapped_and_sent_ranges),
         cmocka_unit_test(test_not_leader),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_long_poll_wakes),
