@@ -14,7 +14,9 @@
  * calls them; call kc_poll() regularly.
  *
  * Threads: kc_produce() may be called from several threads at once;
- * kc_poll()/kc_flush() from one thread at a time.
+ * kc_poll()/kc_flush() from one thread at a time. With a codec, a
+ * kc_produce() call that fills a batch while the I/O thread is behind
+ * compresses that batch before it returns (docs/producer.md).
  *
  * Lifecycle: kc_producer_new() -> kc_produce()... -> kc_flush() ->
  * kc_producer_destroy(). destroy waits at most its timeout for outstanding

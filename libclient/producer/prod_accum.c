@@ -12,6 +12,7 @@
 #include "kc_conf_int.h"
 #include "producer/partitioner.h"
 #include "producer/prod_int.h"
+#include "proto_compress.h"
 
 /* Headers kc_produce converts on the stack; more take one allocation. */
 #define PROD_STACK_HDRS 16
@@ -231,14 +232,36 @@ static int32_t pick_partition(prod_t *p, prod_topic_t *t, const void *key, size_
 
 /* ---- appending ---- */
 
-/* Under pp->lock: the open batch joins the ready queue. */
-static void close_open(prod_part_t *pp)
+/* Under pp->lock: the open batch joins the ready queue. Returns it when the
+ * calling thread should compress it (*claimed): with a codec, when an older
+ * batch still waits in the queue, the I/O thread (which compresses the
+ * batch it sends next) is behind, and a second thread compressing is what
+ * lets the producer go faster than one core compresses. The batch keeps its
+ * place in the queue meanwhile, so nothing overtakes it. */
+static prod_batch_t *close_open(prod_t *p, prod_part_t *pp, int may_claim)
 {
     prod_batch_t *b = pp->open;
     pp->open = NULL;
     b->no = pp->next_no++;
     TAILQ_INSERT_TAIL(&pp->ready, b, link);
     pp->nready++;
+    if (!may_claim || p->conf->compression_type == PROTO_CODEC_NONE || pp->nready < 2)
+        return NULL;
+    b->compressing = 1;
+    return b;
+}
+
+/* Compresses a batch claimed by close_open, outside every lock, then lets
+ * the sender have it. */
+static void compress_claimed(prod_t *p, prod_part_t *pp, prod_batch_t *b)
+{
+    proto_wbuf_t scratch = prod_buf_take(p);
+    prod_batch_finish(p, b, &scratch);
+    prod_buf_give(p, &scratch);
+    atomic_fetch_add(&p->stat_compressed_by_producer, 1);
+    pthread_mutex_lock(&pp->lock);
+    b->compressing = 0;
+    pthread_mutex_unlock(&pp->lock);
 }
 
 static kc_err_t part_append(prod_t *p, prod_part_t *pp, int64_t ts, const void *key,
@@ -250,12 +273,13 @@ static kc_err_t part_append(prod_t *p, prod_part_t *pp, int64_t ts, const void *
     size_t need = proto_record_size_upper_bound(key_len, value_len, hdrs, nhdr);
     int wake = 0;
     kc_err_t err;
+    prod_batch_t *claimed = NULL;
     pthread_mutex_lock(&pp->lock);
     prod_batch_t *b = pp->open;
     if (b && b->nrec > 0 &&
         (b->nrec >= conf->batch_num_messages ||
          proto_batch_builder_size(&b->bld) + need > (size_t)conf->batch_size)) {
-        close_open(pp);
+        claimed = close_open(p, pp, 1);
         b = NULL;
         wake = 1;
     }
@@ -263,6 +287,7 @@ static kc_err_t part_append(prod_t *p, prod_part_t *pp, int64_t ts, const void *
         b = prod_batch_new(p, pp->topic, pp->id);
         if (!b) {
             pthread_mutex_unlock(&pp->lock);
+            if (claimed) compress_claimed(p, pp, claimed);
             if (wake) prod_wake(p);
             return KC_ERR__NO_MEMORY;
         }
@@ -273,10 +298,12 @@ static kc_err_t part_append(prod_t *p, prod_part_t *pp, int64_t ts, const void *
     err = prod_batch_append(b, ts, key, key_len, value, value_len, hdrs, nhdr, opaque, bytes);
     if (!err && (b->nrec >= conf->batch_num_messages ||
                  proto_batch_builder_size(&b->bld) >= (size_t)conf->batch_size)) {
-        close_open(pp);
+        prod_batch_t *c = close_open(p, pp, !claimed); /* one batch per call at most */
+        if (c) claimed = c;
         wake = 1;
     }
     pthread_mutex_unlock(&pp->lock);
+    if (claimed) compress_claimed(p, pp, claimed);
     if (wake) prod_wake(p);
     return err;
 }

@@ -3,6 +3,7 @@
  * report needs. Buffers go back to a pool as soon as their batch is settled
  * (before its report is served), batch structs to a free list, so a steady
  * producer stops allocating once its buffers have grown. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,9 @@ static void batch_reset(prod_batch_t *b, prod_topic_t *t, int32_t partition)
     b->retry_at_ms = 0;
     b->attempts = 0;
     b->finished = 0;
+    b->finish_err = 0;
+    b->compressing = 0;
+    b->purge_err = 0;
     b->sent = 0;
     b->base_seq = -1;
     b->epoch = -1;
@@ -50,12 +54,8 @@ prod_batch_t *prod_batch_new(prod_t *p, prod_topic_t *t, int32_t partition)
         p->free_batches = TAILQ_NEXT(b, link);
         p->nfree--;
     }
-    proto_wbuf_t buf = {0};
-    if (p->nbufs > 0) {
-        buf = p->bufs[--p->nbufs];
-        p->buf_bytes -= buf.cap;
-    }
     pthread_mutex_unlock(&p->free_lock);
+    proto_wbuf_t buf = prod_buf_take(p);
     if (!b && !(b = calloc(1, sizeof(*b)))) {
         proto_wbuf_free(&buf);
         return NULL;
@@ -90,21 +90,54 @@ prod_batch_t *prod_batch_new_report(prod_t *p, prod_topic_t *t, int32_t partitio
     return b;
 }
 
-void prod_batch_drop_buf(prod_t *p, prod_batch_t *b)
+proto_wbuf_t prod_buf_take(prod_t *p)
 {
-    if (!b->buf.data) return;
+    proto_wbuf_t buf = {0};
+    pthread_mutex_lock(&p->free_lock);
+    if (p->nbufs > 0) {
+        buf = p->bufs[--p->nbufs];
+        p->buf_bytes -= buf.cap;
+    }
+    pthread_mutex_unlock(&p->free_lock);
+    return buf;
+}
+
+void prod_buf_give(prod_t *p, proto_wbuf_t *buf)
+{
+    if (!buf->data) return;
     int kept = 0;
     pthread_mutex_lock(&p->free_lock);
-    if (p->bufs && p->nbufs < PROD_FREE_MAX && p->buf_bytes + b->buf.cap <= PROD_FREE_MAX_BYTES) {
-        p->bufs[p->nbufs++] = b->buf;
-        p->buf_bytes += b->buf.cap;
+    if (p->bufs && p->nbufs < PROD_FREE_MAX && p->buf_bytes + buf->cap <= PROD_FREE_MAX_BYTES) {
+        p->bufs[p->nbufs++] = *buf;
+        p->buf_bytes += buf->cap;
         kept = 1;
     }
     pthread_mutex_unlock(&p->free_lock);
     if (kept)
-        memset(&b->buf, 0, sizeof(b->buf));
+        memset(buf, 0, sizeof(*buf));
     else
-        proto_wbuf_free(&b->buf);
+        proto_wbuf_free(buf);
+}
+
+void prod_batch_drop_buf(prod_t *p, prod_batch_t *b)
+{
+    prod_buf_give(p, &b->buf);
+}
+
+kc_err_t prod_batch_finish(prod_t *p, prod_batch_t *b, proto_wbuf_t *scratch)
+{
+    char errstr[128];
+    /* compression.level was checked against the codec at creation. */
+    int err = proto_batch_builder_finish(&b->bld, p->conf->compression_type,
+                                         p->conf->compression_level, scratch, errstr,
+                                         sizeof(errstr));
+    if (err) {
+        snprintf(b->errstr, sizeof(b->errstr), "%s", errstr);
+        b->finish_err = (kc_err_t)err;
+        return (kc_err_t)err;
+    }
+    b->finished = 1;
+    return 0;
 }
 
 void prod_batch_release(prod_t *p, prod_batch_t *b)

@@ -60,11 +60,16 @@ struct prod_batch {
     size_t bytes;        /* accounted against queue.buffering.max.kbytes */
     uint64_t created_ms; /* monotonic; message.timeout.ms counts from here */
     uint64_t no;         /* the partition's closing order: retries go back in place */
+    /* Under the partition's lock while the batch is in its ready queue (a
+     * thread that closed it may compress it there, see prod_batch_finish). */
+    int finished;        /* builder finished (compressed, header written) */
+    kc_err_t finish_err; /* finishing failed: the batch fails when it is sent */
+    int compressing;     /* a producing thread is finishing it: do not touch */
+    kc_err_t purge_err;  /* purged while compressing: fail it once done */
     /* I/O */
     uint64_t retry_at_ms;
     int attempts;
-    int finished; /* builder finished (compressed, header written) */
-    int sent;     /* went on the wire at least once */
+    int sent; /* went on the wire at least once */
     int32_t base_seq;
     int16_t epoch;
     unsigned gen; /* the producer's pid_gen when base_seq was assigned */
@@ -201,6 +206,7 @@ struct prod {
     atomic_ullong stat_batches;
     atomic_int stat_max_batch_records;
     atomic_ullong stat_retries;
+    atomic_ullong stat_compressed_by_producer; /* batches a producing thread compressed */
     /* idempotence (I/O) */
     int idem_state;
     int64_t pid;
@@ -229,6 +235,15 @@ void prod_batch_free_all(prod_t *p);
 kc_err_t prod_batch_append(prod_batch_t *b, int64_t ts, const void *key, int32_t key_len,
                            const void *value, int32_t value_len, const proto_record_header_t *hdrs,
                            size_t nhdr, void *opaque, size_t bytes);
+/* Finishes b: compresses its records (compression.type/.level) into
+ * scratch and back, writes the header and the CRC. On failure sets
+ * b->finish_err and b->errstr. Any thread that owns b. */
+kc_err_t prod_batch_finish(prod_t *p, prod_batch_t *b, proto_wbuf_t *scratch);
+/* A buffer from the recycled batch buffers (or an empty one), to use as a
+ * compression scratch by a thread other than the I/O thread; give it back
+ * with prod_buf_give, which keeps or frees it. */
+proto_wbuf_t prod_buf_take(prod_t *p);
+void prod_buf_give(prod_t *p, proto_wbuf_t *buf);
 /* A record-less batch that carries n reports (for records failed before they
  * reached a batch, or reported while their batch is still in flight). */
 prod_batch_t *prod_batch_new_report(prod_t *p, prod_topic_t *t, int32_t partition, int32_t n);

@@ -235,22 +235,15 @@ static kc_err_t batch_prepare(prod_t *p, prod_part_t *pp, prod_batch_t *b)
         int64_t next = (int64_t)pp->next_seq + b->nrec;
         pp->next_seq = (int32_t)(next > INT32_MAX ? next - INT32_MAX - 1 : next);
     }
+    if (b->finish_err) return b->finish_err; /* a producing thread failed to finish it */
     if (!b->finished) {
         if (idem) {
             b->bld.producer_id = p->pid;
             b->bld.producer_epoch = p->epoch;
             b->bld.base_sequence = b->base_seq;
         }
-        char errstr[128];
-        /* compression.level was checked against the codec at creation. */
-        int err = proto_batch_builder_finish(&b->bld, p->conf->compression_type,
-                                             p->conf->compression_level, &p->scratch, errstr,
-                                             sizeof(errstr));
-        if (err) {
-            snprintf(b->errstr, sizeof(b->errstr), "%s", errstr);
-            return (kc_err_t)err;
-        }
-        b->finished = 1;
+        kc_err_t err = prod_batch_finish(p, b, &p->scratch);
+        if (err) return err;
     } else if (restamp) {
         proto_batch_set_producer(b->buf.data + b->bld.start, proto_batch_builder_size(&b->bld),
                                  p->pid, p->epoch, b->base_seq);
@@ -270,8 +263,10 @@ static int part_sendable(prod_t *p, prod_part_t *pp, uint64_t now, uint64_t *nex
         return 0;
     pthread_mutex_lock(&pp->lock);
     prod_batch_t *b = TAILQ_FIRST(&pp->ready);
-    int ok = b != NULL;
-    if (b && b->retry_at_ms > now) {
+    /* A batch being compressed by a producing thread goes when that thread
+     * is done (it wakes the sender). */
+    int ok = b != NULL && !b->compressing;
+    if (ok && b->retry_at_ms > now) {
         if (b->retry_at_ms < *next) *next = b->retry_at_ms;
         ok = 0;
     }
@@ -283,6 +278,7 @@ static prod_batch_t *part_pop(prod_part_t *pp)
 {
     pthread_mutex_lock(&pp->lock);
     prod_batch_t *b = TAILQ_FIRST(&pp->ready);
+    if (b && b->compressing) b = NULL;
     if (b) {
         TAILQ_REMOVE(&pp->ready, b, link);
         pp->nready--;
@@ -428,8 +424,9 @@ static void fail_expired(prod_t *p, prod_part_t *pp, uint64_t now, uint64_t *nex
     prod_batch_t *b, *nb;
     for (b = TAILQ_FIRST(&pp->ready); b; b = nb) {
         nb = TAILQ_NEXT(b, link);
+        if (b->compressing) continue; /* its thread wakes the sender when done */
         uint64_t d = prod_deadline(p, b->created_ms);
-        if (d > now) {
+        if (d > now && !b->purge_err) {
             if (d < *next) *next = d;
             continue;
         }
@@ -441,10 +438,15 @@ static void fail_expired(prod_t *p, prod_part_t *pp, uint64_t now, uint64_t *nex
     while ((b = TAILQ_FIRST(&q)) != NULL) {
         TAILQ_REMOVE(&q, b, link);
         if (p->idem_state != PROD_IDEM_OFF && b->sent)
-            prod_idem_request_bump(p, "a sent batch timed out");
+            prod_idem_request_bump(p, b->purge_err ? "a sent batch was purged"
+                                                   : "a sent batch timed out");
         b->possibly_persisted = b->sent;
-        prod_batch_fail(p, b, KC_ERR__MSG_TIMED_OUT, "not delivered within message.timeout.ms (%d)",
-                        p->conf->message_timeout_ms);
+        if (b->purge_err)
+            prod_batch_fail(p, b, b->purge_err, "%s", kc_err_str(b->purge_err));
+        else
+            prod_batch_fail(p, b, KC_ERR__MSG_TIMED_OUT,
+                            "not delivered within message.timeout.ms (%d)",
+                            p->conf->message_timeout_ms);
     }
 }
 
@@ -644,10 +646,20 @@ void prod_purge_io(prod_t *p, int flags, kc_err_t err)
             struct prod_batch_q q = TAILQ_HEAD_INITIALIZER(q);
             if (flags & KC_PURGE_F_QUEUE) {
                 pthread_mutex_lock(&pp->lock);
-                prod_batch_t *open = pp->open;
+                prod_batch_t *open = pp->open, *b, *nb;
                 pp->open = NULL;
-                TAILQ_CONCAT(&q, &pp->ready, link);
-                pp->nready = 0;
+                for (b = TAILQ_FIRST(&pp->ready); b; b = nb) {
+                    nb = TAILQ_NEXT(b, link);
+                    if (b->compressing) {
+                        /* Its thread still writes it: failed by the next
+                         * run once it is done (fail_expired). */
+                        b->purge_err = err;
+                        continue;
+                    }
+                    TAILQ_REMOVE(&pp->ready, b, link);
+                    pp->nready--;
+                    TAILQ_INSERT_TAIL(&q, b, link);
+                }
                 pthread_mutex_unlock(&pp->lock);
                 if (open && open->nrec > 0)
                     TAILQ_INSERT_TAIL(&q, open, link);

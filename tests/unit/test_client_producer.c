@@ -327,6 +327,52 @@ static void test_compression(void **state)
     }
 }
 
+/* With a codec and a backlog (here: the broker stopped, one request in
+ * flight), the thread that fills a batch compresses it itself; the batches
+ * still leave in order, whole and once. */
+static void test_compressed_by_producer(void **state)
+{
+    (void)state;
+    const char *topic = "prod-compress-helper";
+    assert_int_equal(tp_create_topic(broker.addr, topic, 1, NULL, NULL), 0);
+    tp_drs_t drs = {0};
+    const char *props[] = {"compression.type", "lz4", "batch.num.messages", "100",
+                           "linger.ms", "5", "max.in.flight.requests.per.connection", "1",
+                           NULL};
+    kc_producer_t *p = tp_producer(broker.addr, &drs, props);
+    assert_non_null(p);
+    char val[200];
+    /* Metadata and connection first, so the backlog is the broker's doing. */
+    assert_int_equal(tp_produce(p, topic, 0, NULL, "warm-up", 0), 0);
+    assert_int_equal(kc_flush(p, 30000), 0);
+    assert_int_equal(kill(broker.pid, SIGSTOP), 0);
+    for (int i = 1; i <= 2000; i++) {
+        snprintf(val, sizeof(val), "value %d compressed compressed compressed %d", i, i);
+        assert_int_equal(tp_produce(p, topic, 0, NULL, val, i), 0);
+    }
+    prod_t *in = prod_of(p);
+    /* 20 batches: the first in flight, the second left for the sender, each
+     * later one compressed by this thread as it closed. */
+    assert_true(atomic_load(&in->stat_compressed_by_producer) >= 17);
+    assert_int_equal(kill(broker.pid, SIGCONT), 0);
+    assert_int_equal(kc_flush(p, 30000), 0);
+    assert_int_equal(drs.n, 2001);
+    assert_int_equal(drs.errors, 0);
+    for (int i = 0; i < drs.n; i++) {
+        assert_int_equal(drs.v[i].opaque, i);
+        assert_int_equal(drs.v[i].offset, i);
+    }
+    kc_producer_destroy(p, 5000);
+    tp_read_t rd;
+    assert_int_equal(tp_read_all(broker.addr, topic, 1, 2001, &rd), 2001);
+    for (int i = 1; i < rd.n; i++) {
+        snprintf(val, sizeof(val), "value %d compressed compressed compressed %d", i, i);
+        assert_string_equal(rd.v[i].value, val);
+    }
+    tp_read_free(&rd);
+    tp_drs_free(&drs);
+}
+
 /* Headers, null values, explicit timestamps, copy-in versus hand-over. */
 static int freed;
 static void free_value(void *value, void *opaque)
@@ -582,6 +628,7 @@ int main(void)
         cmocka_unit_test(test_sticky),
         cmocka_unit_test(test_batch_limits),
         cmocka_unit_test(test_compression),
+        cmocka_unit_test(test_compressed_by_producer),
         cmocka_unit_test(test_record_fields),
         cmocka_unit_test(test_log_append_time),
         cmocka_unit_test(test_acks0),

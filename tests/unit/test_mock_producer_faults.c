@@ -681,9 +681,9 @@ static void test_idempotent_through_faults(void **state)
 
 /* The issue's soak, on a broker that checks sequence numbers: 100,000
  * records over three partitions on three brokers, five requests in flight,
- * and about one Produce request in twenty hit by a fault: an error for the
- * request, a response held past request.timeout.ms (the producer sends
- * again; the broker must take the resend as a duplicate), or the
+ * lz4 batches, and about one Produce request in twenty hit by a fault: an
+ * error for the request, a response held past request.timeout.ms (the
+ * producer sends again; the broker must take the resend as a duplicate), or the
  * connections of a broker closed. Every record is reported delivered once,
  * and each partition holds its records once, in produce order. */
 #define SOAK_RECORDS 100000
@@ -725,6 +725,10 @@ static void test_idempotent_soak(void **state)
                            "300",
                            "batch.num.messages",
                            "200",
+                           /* Compressed batches: a backlog has this thread
+                            * compress some, before their sequence is set. */
+                           "compression.type",
+                           "lz4",
                            NULL};
     kc_producer_t *p = pf_producer(f, &drs, extra);
     prod_t *in = prod_of(p);
@@ -745,9 +749,11 @@ static void test_idempotent_soak(void **state)
     assert_int_equal(kc_flush(p, 60000), 0);
     char why[256] = "";
     if (kc_fatal_error(p, why, sizeof(why))) fail_msg("fatal: %s", why);
-    print_message("soak: %d faults, %llu requests, %llu batches retried, %u producer ids/epochs\n",
+    print_message("soak: %d faults, %llu requests, %llu batches retried, %llu compressed by the "
+                  "producing thread, %u producer ids/epochs\n",
                   faults, (unsigned long long)atomic_load(&in->stat_requests),
-                  (unsigned long long)atomic_load(&in->stat_retries), in->pid_gen);
+                  (unsigned long long)atomic_load(&in->stat_retries),
+                  (unsigned long long)atomic_load(&in->stat_compressed_by_producer), in->pid_gen);
     pf_assert_all_ok(&drs, SOAK_RECORDS);
     assert_true(faults >= 20);
     assert_true(atomic_load(&in->stat_retries) > 0);
