@@ -58,6 +58,14 @@ static int pid_retriable(kc_err_t err)
            err == KC_ERR_COORDINATOR_LOAD_IN_PROGRESS || err == KC_ERR_CONCURRENT_TRANSACTIONS;
 }
 
+/* The next InitProducerId waits retry.backoff.ms, doubled with every
+ * failure in a row up to retry.backoff.max.ms, as Produce retries do. */
+static void pid_retry_later(prod_t *p, uint64_t now)
+{
+    p->pid_failures++;
+    p->pid_retry_at_ms = now + (uint64_t)client_retry_backoff_ms(p->conf, p->pid_failures);
+}
+
 static void on_pid_resp(const net_resp_t *resp, void *opaque)
 {
     prod_t *p = opaque;
@@ -85,7 +93,7 @@ static void on_pid_resp(const net_resp_t *resp, void *opaque)
         log_debug("producer: InitProducerId failed (%s), retrying",
                   resp->errstr ? resp->errstr : kc_err_str(err));
         p->idem_state = PROD_IDEM_NEED_PID;
-        p->pid_retry_at_ms = prod_now_ms() + (uint64_t)p->conf->retry_backoff_ms;
+        pid_retry_later(p, prod_now_ms());
         prod_wake(p);
         return;
     }
@@ -94,6 +102,7 @@ static void on_pid_resp(const net_resp_t *resp, void *opaque)
     p->pid = r->producer_id;
     p->epoch = r->producer_epoch;
     p->bump = 0;
+    p->pid_failures = 0;
     p->idem_state = PROD_IDEM_ASSIGNED;
     if (++p->pid_gen == 0) p->pid_gen = 1;
     reset_sequences(p);
@@ -132,7 +141,7 @@ static void send_pid_request(prod_t *p, uint64_t now)
 {
     int32_t node_id = -1;
     if (p->bump && bump_target(p, &node_id) != 0) {
-        p->pid_retry_at_ms = now + (uint64_t)p->conf->retry_backoff_ms;
+        pid_retry_later(p, now);
         return;
     }
     proto_msg_init(&proto_init_producer_id_request_desc, &p->pid_req);
@@ -143,7 +152,7 @@ static void send_pid_request(prod_t *p, uint64_t now)
     kc_err_t err = client_broker_request(p->c, node_id, PROTO_API_INIT_PRODUCER_ID, &p->pid_req,
                                          p->conf->request_timeout_ms, 0, on_pid_resp, p);
     if (err) {
-        p->pid_retry_at_ms = now + (uint64_t)p->conf->retry_backoff_ms;
+        pid_retry_later(p, now);
         return;
     }
     p->idem_state = PROD_IDEM_WAIT_PID;

@@ -214,6 +214,7 @@ struct prod {
     int bump;         /* the next InitProducerId bumps the current id/epoch */
     unsigned pid_gen; /* bumped whenever pid or epoch changes (never 0 once assigned) */
     uint64_t pid_retry_at_ms;
+    int pid_failures; /* InitProducerId attempts failed in a row (backoff) */
     proto_init_producer_id_request_t pid_req;
 };
 

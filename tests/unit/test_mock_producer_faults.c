@@ -457,6 +457,59 @@ static void test_retry_backoff_doubles(void **state)
     tp_drs_free(&drs);
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* InitProducerId refused (retriably) is asked again after retry.backoff.ms,
+ * doubled with each failure in a row up to retry.backoff.max.ms. */
+static void test_init_producer_id_backoff_doubles(void **state)
+{
+    pf_t *f = *state;
+    const char *topic = "pf-pid-backoff";
+    assert_int_equal(kc_mock_topic_create(f->mc, topic, 1, 1), 0);
+    pf_pin(f, topic, 1);
+    /* Whichever broker is asked refuses four times. */
+    const kc_err_t errs[] = {KC_ERR_COORDINATOR_LOAD_IN_PROGRESS, KC_ERR_COORDINATOR_LOAD_IN_PROGRESS,
+                             KC_ERR_COORDINATOR_LOAD_IN_PROGRESS,
+                             KC_ERR_COORDINATOR_LOAD_IN_PROGRESS};
+    for (int32_t b = 1; b <= 3; b++)
+        assert_int_equal(
+            kc_mock_push_request_errors(f->mc, b, PROTO_API_INIT_PRODUCER_ID, 4, errs, NULL), 0);
+    tp_drs_t drs = {0};
+    const char *extra[] = {"enable.idempotence", "true", "retry.backoff.ms", "40",
+                           "retry.backoff.max.ms", "200", NULL};
+    kc_producer_t *p = pf_producer(f, &drs, extra);
+    pf_send(p, topic, 0, 0);
+    assert_int_equal(kc_flush(p, 20000), 0);
+    pf_assert_all_ok(&drs, 1);
+    int64_t at[16];
+    int n = 0;
+    for (int32_t b = 1; b <= 3; b++) {
+        kc_mock_requests_t *l = kc_mock_requests_get(f->mc, b);
+        assert_non_null(l);
+        for (size_t i = 0; i < kc_mock_requests_count(l) && n < 16; i++) {
+            const kc_mock_request_t *r = kc_mock_requests_at(l, i);
+            if (kc_mock_request_api_key(r) == PROTO_API_INIT_PRODUCER_ID)
+                at[n++] = kc_mock_request_received_us(r);
+        }
+        kc_mock_requests_destroy(l);
+    }
+    qsort(at, (size_t)n, sizeof(at[0]), cmp_i64);
+    assert_true(n >= 5); /* four refusals at least, then the answer */
+    for (int i = 0; i + 1 < n; i++) {
+        int64_t want = 40LL << (i < 3 ? i : 3);
+        if (want > 200) want = 200;
+        if (at[i + 1] - at[i] < (want - 10) * 1000)
+            fail_msg("InitProducerId %d came %lld ms after the one before, expected about %lld",
+                     i + 1, (long long)(at[i + 1] - at[i]) / 1000, (long long)want);
+    }
+    kc_producer_destroy(p, 1000);
+    tp_drs_free(&drs);
+}
+
 /* ---- (d) injected non-retriable errors ---------------------------------------------- */
 
 static void check_fatal_produce_error(pf_t *f, const char *topic, kc_err_t injected)
@@ -773,6 +826,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_retriable_produce_errors_are_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_backoff_doubles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_init_producer_id_backoff_doubles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_message_too_large_reported_per_record, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_topic_authorization_failed_reported_per_record, setup,
