@@ -186,6 +186,7 @@ static int flog_read(broker_log_t *log, int64_t offset, int64_t max_offset, size
         if (len < first) len = first; /* KIP-74: the first batch goes whole */
         broker_segment_ref(seg);
         out->fd = seg->log_fd;
+        out->mem = broker_segment_map(seg, pos, len); /* NULL: readers use fd */
         out->pos = pos;
         out->len = len;
         out->first_offset = h.base_offset;

@@ -428,6 +428,7 @@ void broker_segment_unref(broker_segment_t *seg)
     if (seg->ofd >= 0) close(seg->ofd);
     if (seg->tfd >= 0) close(seg->tfd);
     broker_index_free(&seg->ix);
+    broker_segment_unmap(seg);
     free(seg->path);
     free(seg);
 }

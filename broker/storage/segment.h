@@ -34,7 +34,23 @@ typedef struct broker_segment {
     unsigned first_ts_known : 1;
     atomic_int refs;
     char *path; /* "<dir>/<base in 20 digits>", without the extension */
+    /* The newest read-only mapping of the .log file (segment_map.c); older
+     * ones stay mapped until the segment is freed, for the reads using them. */
+    struct broker_seg_map *map;
 } broker_segment_t;
+
+/* A segment's .log file is mapped in steps of this many bytes of address
+ * space (tests lower it to see a mapping grow). */
+extern size_t broker_seg_map_step;
+
+/* The bytes [pos, pos + len) of the .log file in memory, straight from the
+ * page cache: a read-only shared mapping of the file, made at the first call
+ * and kept (grown when a read goes past it) until the segment is freed, so
+ * serving a read costs no system call and no page-table work once its pages
+ * were mapped. pos + len must not pass seg->size (pages past the end of the
+ * file fault). NULL when the file cannot be mapped; the caller then reads
+ * with the descriptor. */
+const uint8_t *broker_segment_map(broker_segment_t *seg, int64_t pos, size_t len);
 
 /* Segment file names: "%020lld" + one of these. */
 #define BROKER_SEG_LOG       ".log"

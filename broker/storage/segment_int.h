@@ -23,4 +23,7 @@ int broker_seg_cursor_header(broker_seg_cursor_t *c, int64_t pos, proto_batch_he
 int broker_seg_index_batch(broker_segment_t *seg, int64_t pos, const proto_batch_header_t *h,
                            int32_t interval, int write_files, char *errstr, size_t errstr_size);
 
+/* Unmaps every mapping broker_segment_map made (the segment is being freed). */
+void broker_segment_unmap(broker_segment_t *seg);
+
 #endif

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include "storage/segment.h"
 #include "test_broker_log_util.h"
 
 /* Appends batches of 1..4 records and varying sizes: many segment rolls. */
@@ -418,10 +419,47 @@ static void test_flush_in_steps(void **state)
     tlog_free(t);
 }
 
+/* Reads come with the segment mapped (mem) as well as its descriptor; the
+ * mapping grows as the active segment does, and a range taken before it grew
+ * stays readable. The same bytes as pread gives. */
+static void test_mapped_reads_follow_growth(void **state)
+{
+    (void)state;
+    size_t step = broker_seg_map_step;
+    broker_seg_map_step = 4096; /* a page: every few appends outgrow the mapping */
+    tlog_t *t = tlog_new(1 << 20, 0);
+    char err[256];
+    broker_log_range_t held;
+    fill(t, 4);
+    assert_int_equal(broker_log_read(t->log, 0, -1, 1 << 20, &held, err, sizeof(err)), 0);
+    assert_non_null(held.mem);
+    assert_true(held.fd >= 0);
+    size_t held_len = held.len;
+    fill(t, 40); /* well past the first mapping */
+    broker_log_offsets_t o;
+    broker_log_offsets(t->log, &o);
+    broker_log_range_t r;
+    assert_int_equal(broker_log_read(t->log, 0, -1, 1 << 20, &r, err, sizeof(err)), 0);
+    assert_non_null(r.mem);
+    assert_true(r.len > 4 * held_len);
+    uint8_t *file = malloc(r.len);
+    assert_non_null(file);
+    assert_int_equal(pread(r.fd, file, r.len, r.pos), (ssize_t)r.len);
+    assert_memory_equal(r.mem, file, r.len);
+    assert_memory_equal(held.mem, file, held_len); /* the older mapping still serves */
+    free(file);
+    broker_log_range_release(&r);
+    broker_log_range_release(&held);
+    tlog_check_all(t, 0);
+    tlog_free(t);
+    broker_seg_map_step = step;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_append_read_across_rolls),
+        cmocka_unit_test(test_mapped_reads_follow_growth),
         cmocka_unit_test(test_index_intervals),
         cmocka_unit_test(test_reopen_after_clean_close),
         cmocka_unit_test(test_fetch_max_bytes),
