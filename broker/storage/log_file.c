@@ -115,6 +115,7 @@ static int flog_append(broker_log_t *log, void *data, size_t len, int64_t now_ms
     int broken = 0;
     broker_segment_t *seg = broker_flog_active(l);
     int64_t old_size = seg->size;
+    broker_segment_reserve(seg, old_size + (int64_t)len, l->conf.segment_bytes);
     rc = broker_segment_append(seg, p, len, l->conf.index_interval_bytes, &broken, errstr,
                                errstr_size);
     l->bytes += seg->size - old_size;

@@ -365,10 +365,27 @@ int broker_segment_find_time(broker_segment_t *seg, int64_t ts, int64_t min_offs
     return KC_ERR__NOENT;
 }
 
+void broker_segment_reserve(broker_segment_t *seg, int64_t end, int64_t limit)
+{
+    if (end <= seg->reserved) return;
+    int64_t want = end + BROKER_SEG_RESERVE_STEP;
+    if (want > limit) want = limit > end ? limit : end;
+    if (fallocate(seg->log_fd, FALLOC_FL_KEEP_SIZE, seg->size, want - seg->size) == 0)
+        seg->reserved = want;
+    else
+        seg->reserved = INT64_MAX;
+}
+
 int broker_segment_seal(broker_segment_t *seg, char *errstr, size_t errstr_size)
 {
     broker_index_t *ix = &seg->ix;
     seg->index_dirty = 1;
+    /* Gives back the blocks reserved past the end (truncating to the same
+     * size frees them on ext4 and xfs); only a few MB of disk are at stake,
+     * so a failure is not an error. */
+    if (seg->reserved > seg->size && seg->reserved != INT64_MAX) {
+        if (ftruncate(seg->log_fd, seg->size) == 0) seg->reserved = seg->size;
+    }
     if (seg->max_ts < 0 || (ix->tn && seg->max_ts <= ix->t[ix->tn - 1].ts)) return 0;
     return broker_index_add_time(ix, seg->tfd, seg->max_ts,
                                  (uint32_t)(seg->max_ts_offset - seg->base), errstr, errstr_size);

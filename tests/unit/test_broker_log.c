@@ -455,11 +455,59 @@ static void test_mapped_reads_follow_growth(void **state)
     broker_seg_map_step = step;
 }
 
+static int64_t disk_bytes(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return (int64_t)st.st_blocks * 512;
+}
+
+/* Appends reserve disk blocks ahead (fallocate, the file's size unchanged),
+ * never past log.segment.bytes, and sealing a segment (a roll, a close)
+ * gives back what it did not use. */
+static void test_space_reserved_ahead_and_given_back(void **state)
+{
+    (void)state;
+    tlog_t *t = tlog_new(32 << 20, 0);
+    fill(t, 3);
+    char path[512];
+    tlog_file_path(t, 0, ".log", path, sizeof(path));
+    int64_t size = tlog_file_size(path);
+    assert_true(size > 0 && size < 4096);
+    if (disk_bytes(path) < BROKER_SEG_RESERVE_STEP) {
+        print_message("no fallocate on %s: reservation not checked\n", t->dir);
+        tlog_free(t);
+        return;
+    }
+    tlog_check_all(t, 0); /* readers see the bytes written, nothing more */
+    tlog_close(t);
+    assert_true(tlog_file_size(path) == size);
+    assert_true(disk_bytes(path) < 64 * 1024);
+    tlog_open(t, 0);
+    fill(t, 3);
+    tlog_check_all(t, 0);
+    tlog_free(t);
+
+    /* Small segments: the reservation stops at log.segment.bytes, and every
+     * rolled segment is down to its size. */
+    t = tlog_new(1000, 0);
+    fill(t, 40);
+    broker_log_offsets_t o;
+    broker_log_offsets(t->log, &o);
+    assert_true(o.segments > 5);
+    for (size_t i = 0; i < t->n; i++) {
+        tlog_file_path(t, t->b[i].base, ".log", path, sizeof(path));
+        if (tlog_file_size(path) >= 0) assert_true(disk_bytes(path) <= 8192);
+    }
+    tlog_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_append_read_across_rolls),
         cmocka_unit_test(test_mapped_reads_follow_growth),
+        cmocka_unit_test(test_space_reserved_ahead_and_given_back),
         cmocka_unit_test(test_index_intervals),
         cmocka_unit_test(test_reopen_after_clean_close),
         cmocka_unit_test(test_fetch_max_bytes),
