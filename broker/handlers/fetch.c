@@ -20,10 +20,10 @@
  *
  * The response is encoded by the one codec in split mode: records fields
  * become their length prefix only, and the stored bytes are spliced in after
- * it without a copy (fetch_splice.h: a mapping of the segment file, sendfile
- * for small ranges, references for memory logs). The log's hold on those
- * bytes is released when libevent frees them, i.e. once they are sent or the
- * connection dropped.
+ * it without a copy (fetch_splice.h: from the segment's mapping to a peer on
+ * this host, by sendfile to a remote one, by reference for memory logs). The
+ * log's hold on those bytes is released when libevent frees them, i.e. once
+ * they are sent or the connection dropped.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -432,6 +432,7 @@ static void send_response(fetch_ctx_t *ctx, proto_fetch_response_t *resp, fetch_
         w.data = NULL;
     }
     size_t prev = 0;
+    int local = broker_conn_is_local(call->req->conn);
     for (int32_t i = 0; i <= sp.n && !bad; i++) {
         size_t at = i < sp.n ? sp.v[i].at : w.len;
         if (at > prev) {
@@ -443,7 +444,7 @@ static void send_response(fetch_ctx_t *ctx, proto_fetch_response_t *resp, fetch_
                 break;
             }
         }
-        if (i < sp.n) bad |= fetch_splice_range(out, (broker_log_range_t *)sp.v[i].range) != 0;
+        if (i < sp.n) bad |= fetch_splice_range(out, (broker_log_range_t *)sp.v[i].range, local) != 0;
         prev = at;
     }
     if (shared) shared_release(NULL, 0, shared);

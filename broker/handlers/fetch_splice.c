@@ -30,12 +30,12 @@ static void clear_range(broker_log_range_t *range)
     range->fd = -1;
 }
 
-int fetch_splice_range(struct evbuffer *out, broker_log_range_t *range)
+int fetch_splice_range(struct evbuffer *out, broker_log_range_t *range, int local_peer)
 {
     broker_log_range_t *hold = malloc(sizeof(*hold));
     if (!hold) return -1;
     *hold = *range;
-    if (range->mem) {
+    if (range->mem && (local_peer || range->fd < 0)) {
         if (evbuffer_add_reference(out, range->mem, range->len, ref_cleanup, hold) != 0) {
             free(hold);
             return -1;

@@ -45,6 +45,7 @@ struct broker_conn {
     struct req_queue reqs; /* in arrival order; the head leaves first */
     int inflight;          /* requests in reqs */
     uint64_t id;
+    int local; /* broker_conn_is_local */
     char peer[64];
     void *state;
     void (*state_free)(void *);
@@ -222,6 +223,30 @@ void broker_conn_close(broker_conn_t *conn, int now)
 const char *broker_conn_peer(const broker_conn_t *conn)
 {
     return conn->peer;
+}
+
+int broker_conn_is_local(const broker_conn_t *conn)
+{
+    return conn->local;
+}
+
+int broker_addr_is_local(const struct sockaddr *peer, const struct sockaddr *self)
+{
+    if (peer->sa_family == AF_UNIX) return 1;
+    if (peer->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)peer;
+        if ((ntohl(in->sin_addr.s_addr) >> 24) == 127) return 1;
+        return self && self->sa_family == AF_INET &&
+               in->sin_addr.s_addr == ((const struct sockaddr_in *)self)->sin_addr.s_addr;
+    }
+    if (peer->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)peer)->sin6_addr;
+        if (IN6_IS_ADDR_LOOPBACK(a)) return 1;
+        if (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127) return 1;
+        return self && self->sa_family == AF_INET6 &&
+               memcmp(a, &((const struct sockaddr_in6 *)self)->sin6_addr, sizeof(*a)) == 0;
+    }
+    return 0;
 }
 
 uint64_t broker_conn_id(const broker_conn_t *conn)
@@ -454,6 +479,11 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
     conn->srv = srv;
     conn->id = ++srv->next_conn_id;
     memcpy(conn->peer, peer, sizeof(conn->peer));
+    struct sockaddr_storage self;
+    socklen_t self_len = sizeof(self);
+    conn->local = broker_addr_is_local(
+        sa, getsockname(fd, (struct sockaddr *)&self, &self_len) == 0 ? (struct sockaddr *)&self
+                                                                       : NULL);
     TAILQ_INIT(&conn->reqs);
     LIST_INSERT_HEAD(&srv->conns, conn, link);
     srv->conn_count++;

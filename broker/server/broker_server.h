@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/queue.h>
 
 struct event_base;
@@ -83,6 +84,14 @@ void broker_req_done(broker_req_t *req);
 void broker_conn_close(broker_conn_t *conn, int now);
 /* "127.0.0.1:54321" of the peer, for logs. */
 const char *broker_conn_peer(const broker_conn_t *conn);
+/* Whether the peer runs on this host (a loopback address, or the address the
+ * connection came in on): Fetch then writes from mapped segments, which a
+ * same-host reader takes faster than sendfile's page references; a remote
+ * peer gets sendfile, which a NIC sends without a CPU copy. */
+int broker_conn_is_local(const broker_conn_t *conn);
+/* The rule behind it: peer is a loopback address or equals self's address.
+ * Exposed for tests. */
+int broker_addr_is_local(const struct sockaddr *peer, const struct sockaddr *self);
 uint64_t broker_conn_id(const broker_conn_t *conn);
 /* Per-connection state owned by the request layer (SASL state, client id...). */
 void *broker_conn_get_state(const broker_conn_t *conn);

@@ -410,9 +410,46 @@ static void test_bind_error_is_reported(void **state)
     event_base_free(base);
 }
 
+static struct sockaddr_in v4(const char *ip)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    assert_int_equal(inet_pton(AF_INET, ip, &a.sin_addr), 1);
+    return a;
+}
+
+static struct sockaddr_in6 v6(const char *ip)
+{
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6};
+    assert_int_equal(inet_pton(AF_INET6, ip, &a.sin6_addr), 1);
+    return a;
+}
+
+/* Which peers count as on this host (Fetch writes from mapped segments to
+ * them, sendfile to the others). */
+static void test_local_peers(void **state)
+{
+    (void)state;
+    struct sockaddr_in lo = v4("127.0.0.1"), lo2 = v4("127.8.9.10"), lan = v4("10.1.2.3"),
+                       other = v4("10.1.2.4");
+    struct sockaddr_in6 lo6 = v6("::1"), mapped = v6("::ffff:127.0.0.1"), lan6 = v6("fd00::5"),
+                        other6 = v6("fd00::6");
+    assert_true(broker_addr_is_local((struct sockaddr *)&lo, NULL));
+    assert_true(broker_addr_is_local((struct sockaddr *)&lo2, (struct sockaddr *)&lan));
+    assert_true(broker_addr_is_local((struct sockaddr *)&lo6, NULL));
+    assert_true(broker_addr_is_local((struct sockaddr *)&mapped, NULL));
+    /* The host's own address on both ends: the same machine. */
+    assert_true(broker_addr_is_local((struct sockaddr *)&lan, (struct sockaddr *)&lan));
+    assert_true(broker_addr_is_local((struct sockaddr *)&lan6, (struct sockaddr *)&lan6));
+    assert_false(broker_addr_is_local((struct sockaddr *)&other, (struct sockaddr *)&lan));
+    assert_false(broker_addr_is_local((struct sockaddr *)&other6, (struct sockaddr *)&lan6));
+    assert_false(broker_addr_is_local((struct sockaddr *)&lan, NULL));
+    assert_false(broker_addr_is_local((struct sockaddr *)&lan, (struct sockaddr *)&lan6));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_local_peers),
         cmocka_unit_test_setup_teardown(test_echo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_responses_in_request_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_byte_by_byte, setup, teardown),
