@@ -158,7 +158,15 @@ static void conn_write(broker_conn_t *conn)
         if (n > 0) continue;
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-            log_debug("connection %s: write error: %s", conn->peer, strerror(errno));
+            /* EIO (sendfile) and EFAULT (a write from a mapped segment) mean
+             * the log's file could not be read: the broker's problem, not
+             * the client's going away. */
+            if (errno == EIO || errno == EFAULT)
+                log_error("connection %s: cannot send a response: %s (a log file could not "
+                          "be read)",
+                          conn->peer, strerror(errno));
+            else
+                log_debug("connection %s: write error: %s", conn->peer, strerror(errno));
             conn->dead = 1;
         }
         break;

@@ -32,7 +32,8 @@ typedef struct broker_log broker_log_t;
 struct broker_log_conf; /* the file-backed log's settings (log_file.h) */
 
 /* Where the batches of a read are: in memory (mem), in a file (fd, pos), or
- * both when the file log has the segment mapped; a reader prefers mem. */
+ * both when the file log has the segment mapped. Mapped bytes are for
+ * handing to the kernel (writev); code that reads them itself uses the fd. */
 typedef struct broker_log_range {
     int fd;               /* file to sendfile(2) or pread(2) from; -1 for in-memory logs */
     const uint8_t *mem;   /* the bytes in memory (in-memory logs, a mapped segment), or NULL */
@@ -235,9 +236,9 @@ static inline int broker_log_close(broker_log_t *log, char *errstr, size_t errst
  * twice. */
 void broker_log_range_release(broker_log_range_t *range);
 
-/* Copies up to cap bytes of the range at its byte `skip` into buf (memcpy
- * from mem, else pread): for tests and for connections that cannot
- * sendfile. Returns the bytes copied, or -1 with errstr on an I/O error. */
+/* Copies up to cap bytes of the range at its byte `skip` into buf (pread
+ * from the file, memcpy for in-memory logs; never from a mapping, see
+ * log_range.c): for ListOffsets, producer-state replay and tests. Returns the bytes copied, or -1 with errstr on an I/O error. */
 int64_t broker_log_range_copy(const broker_log_range_t *range, size_t skip, void *buf, size_t cap,
                               char *errstr, size_t errstr_size);
 

@@ -18,7 +18,11 @@ int64_t broker_log_range_copy(const broker_log_range_t *range, size_t skip, void
 {
     if (skip >= range->len) return 0;
     size_t n = range->len - skip < cap ? range->len - skip : cap;
-    if (range->mem) {
+    /* A file's bytes are read with pread even when mapped: a disk error
+     * under a mapping is a SIGBUS in whoever touches it, where pread
+     * returns EIO. (Fetch only passes mapped bytes to writev, in which the
+     * kernel turns the same error into EFAULT for that connection.) */
+    if (range->fd < 0) {
         memcpy(buf, range->mem + skip, n);
         return (int64_t)n;
     }
