@@ -131,6 +131,9 @@ static void test_retention_keeps_ranges_alive(void **state)
     int64_t got = broker_log_range_copy(&r, 0, buf, sizeof(buf), err, sizeof(err));
     assert_true(got == (int64_t)r.len); /* ...but still readable */
     assert_memory_equal(buf, t->b[0].bytes, t->b[0].len);
+    /* and so is its mapping, which Fetch writes from */
+    assert_non_null(r.mem);
+    assert_memory_equal(r.mem, t->b[0].bytes, t->b[0].len);
     broker_log_range_release(&r);
     tlog_free(t);
 }
