@@ -15,37 +15,11 @@
 #include <librdkafka/rdkafka.h>
 
 #include "kc/kc_mock.h"
+#include "mock_fault_fixture.h"
 #include "test_client_consumer_util.h"
 
 #define NPART  3
 #define MAXREC 2000
-
-typedef struct cf {
-    kc_mock_cluster_t *mc;
-    const char *bootstrap;
-} cf_t;
-
-static int setup(void **state)
-{
-    static cf_t f;
-    char err[256];
-    f.mc = kc_mock_cluster_new(3, err, sizeof(err));
-    if (!f.mc) {
-        fprintf(stderr, "mock: %s\n", err);
-        return -1;
-    }
-    f.bootstrap = kc_mock_cluster_bootstrap(f.mc);
-    *state = &f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    cf_t *f = *state;
-    kc_mock_cluster_destroy(f->mc);
-    f->mc = NULL;
-    return 0;
-}
 
 /* What a consumer has read: seen[part][offset] counts, and the key of each
  * record checked against its offset (records are produced "k<i>" at
@@ -60,7 +34,7 @@ typedef struct cf_seen {
 } cf_seen_t;
 
 /* Partition i led by broker i + 1: alone on it (rf 1), or among all three. */
-static void cf_place(cf_t *f, const char *topic, int rf)
+static void cf_place(mock_fault_fixture_t *f, const char *topic, int rf)
 {
     for (int part = 0; part < NPART; part++) {
         int32_t b = part + 1;
@@ -71,7 +45,7 @@ static void cf_place(cf_t *f, const char *topic, int rf)
     }
 }
 
-static void cf_produce(cf_t *f, const char *topic, int per, int start)
+static void cf_produce(mock_fault_fixture_t *f, const char *topic, int per, int start)
 {
     for (int part = 0; part < NPART; part++)
         assert_int_equal(
@@ -122,7 +96,7 @@ static void cf_read_quiet(kc_consumer_t *c, cf_seen_t *s, int per)
     cf_check_once(s, per);
 }
 
-static kc_consumer_t *cf_assigned(cf_t *f, const char *topic, const char *reset)
+static kc_consumer_t *cf_assigned(mock_fault_fixture_t *f, const char *topic, const char *reset)
 {
     kc_consumer_t *c = ctu_consumer(f->bootstrap, "socket.timeout.ms", "2000",
                                     "topic.metadata.refresh.interval.ms", "200",
@@ -136,27 +110,11 @@ static kc_consumer_t *cf_assigned(cf_t *f, const char *topic, const char *reset)
     return c;
 }
 
-static int cf_count_requests(cf_t *f, int32_t broker, int16_t api_key, int *injected)
-{
-    kc_mock_requests_t *l = kc_mock_requests_get(f->mc, broker);
-    assert_non_null(l);
-    int n = 0, inj = 0;
-    for (size_t i = 0; i < kc_mock_requests_count(l); i++) {
-        const kc_mock_request_t *r = kc_mock_requests_at(l, i);
-        if (kc_mock_request_api_key(r) != api_key) continue;
-        n++;
-        if (kc_mock_request_injected_error(r)) inj++;
-    }
-    kc_mock_requests_destroy(l);
-    if (injected) *injected = inj;
-    return n;
-}
-
 /* ---- (a) leader moves ------------------------------------------------------------ */
 
 static void test_leader_move_during_consumption(void **state)
 {
-    cf_t *f = *state;
+    mock_fault_fixture_t *f = *state;
     const char *topic = "cf-leader";
     assert_int_equal(kc_mock_topic_create(f->mc, topic, NPART, 3), 0);
     cf_place(f, topic, 3);
@@ -178,7 +136,7 @@ static void test_leader_move_during_consumption(void **state)
 
 static void test_broker_down_up_consumption_resumes(void **state)
 {
-    cf_t *f = *state;
+    mock_fault_fixture_t *f = *state;
     const char *topic = "cf-outage";
     assert_int_equal(kc_mock_topic_create(f->mc, topic, NPART, 1), 0);
     cf_place(f, topic, 1);
@@ -203,7 +161,7 @@ static void test_broker_down_up_consumption_resumes(void **state)
 
 static void test_fetch_errors_recovered(void **state)
 {
-    cf_t *f = *state;
+    mock_fault_fixture_t *f = *state;
     const char *topic = "cf-fetch-errors";
     assert_int_equal(kc_mock_topic_create(f->mc, topic, NPART, 3), 0);
     cf_place(f, topic, 3);
@@ -216,7 +174,7 @@ static void test_fetch_errors_recovered(void **state)
     cf_read(c, s, 300, 12000);
     cf_read_quiet(c, s, 100);
     int inj = 0;
-    cf_count_requests(f, -1, 1, &inj);
+    mock_fault_count_requests(f, -1, 1, &inj);
     assert_int_equal(inj, 4);
     /* And again mid-stream, on one broker's fetches. */
     assert_int_equal(kc_mock_push_request_errors(f->mc, 2, 1, 3, errs, NULL), 0);
@@ -233,7 +191,7 @@ static void test_fetch_errors_recovered(void **state)
  * consumed meanwhile, and partition 1 resumes once the error stops. */
 static void test_fetch_non_retriable_error_reported(void **state)
 {
-    cf_t *f = *state;
+    mock_fault_fixture_t *f = *state;
     const char *topic = "cf-authz";
     assert_int_equal(kc_mock_topic_create(f->mc, topic, NPART, 1), 0);
     cf_place(f, topic, 1);
@@ -253,7 +211,7 @@ static void test_fetch_non_retriable_error_reported(void **state)
     assert_int_equal(s->last_event, KC_ERR_TOPIC_AUTHORIZATION_FAILED);
     assert_int_equal(s->events[0] + s->events[2], 0);
     int inj = 0;
-    cf_count_requests(f, 2, 1, &inj);
+    mock_fault_count_requests(f, 2, 1, &inj);
     assert_true(inj >= 2);
     /* Records produced meanwhile still reach the other partitions. */
     cf_produce(f, topic, 100, 100);
@@ -274,7 +232,7 @@ static void test_fetch_non_retriable_error_reported(void **state)
  * the consumer resets to the log start (0 here) and reads everything. */
 static void test_fetch_offset_out_of_range_resets_earliest(void **state)
 {
-    cf_t *f = *state;
+    mock_fault_fixture_t *f = *state;
     const char *topic = "cf-oor";
     assert_int_equal(kc_mock_topic_create(f->mc, topic, NPART, 3), 0);
     cf_place(f, topic, 3);
@@ -287,7 +245,7 @@ static void test_fetch_offset_out_of_range_resets_earliest(void **state)
     cf_read(c, s, 300, 12000);
     cf_read_quiet(c, s, 100);
     int inj = 0;
-    cf_count_requests(f, -1, 1, &inj);
+    mock_fault_count_requests(f, -1, 1, &inj);
     assert_int_equal(inj, 3);
     kc_consumer_destroy(c);
     free(s);
@@ -324,7 +282,7 @@ static void cf_check_committed(kc_consumer_t *c, const char *topic, int64_t want
 
 static void test_coordinator_moves_while_committing(void **state)
 {
-    cf_t *f = *state;
+    mock_fault_fixture_t *f = *state;
     const char *topic = "cf-coord";
     const char *group = "cf-coord-group";
     assert_int_equal(kc_mock_topic_create(f->mc, topic, NPART, 3), 0);
@@ -343,8 +301,8 @@ static void test_coordinator_moves_while_committing(void **state)
     assert_int_equal(s->n, 300);
     cf_commit_sync(c, s);
     cf_check_committed(c, topic, 100);
-    assert_true(cf_count_requests(f, 1, 8, NULL) >= 1); /* OffsetCommit on broker 1 */
-    assert_int_equal(cf_count_requests(f, 3, 8, NULL), 0);
+    assert_true(mock_fault_count_requests(f, 1, 8, NULL) >= 1); /* OffsetCommit on broker 1 */
+    assert_int_equal(mock_fault_count_requests(f, 3, 8, NULL), 0);
 
     assert_int_equal(kc_mock_coordinator_set(f->mc, KC_MOCK_COORD_GROUP, group, 3), 0);
     cf_produce(f, topic, 100, 100);
@@ -353,8 +311,8 @@ static void test_coordinator_moves_while_committing(void **state)
     cf_commit_sync(c, s);
     cf_check_committed(c, topic, 200);
     /* The commit that counted went to the new coordinator. */
-    assert_true(cf_count_requests(f, 3, 8, NULL) >= 1);
-    assert_true(cf_count_requests(f, -1, 10, NULL) >= 2); /* FindCoordinator again */
+    assert_true(mock_fault_count_requests(f, 3, 8, NULL) >= 1);
+    assert_true(mock_fault_count_requests(f, -1, 10, NULL) >= 2); /* FindCoordinator again */
     kc_consumer_close(c);
     kc_consumer_destroy(c);
 
@@ -371,7 +329,7 @@ static void test_coordinator_moves_while_committing(void **state)
 
 static void test_slow_brokers_still_read_everything(void **state)
 {
-    cf_t *f = *state;
+    mock_fault_fixture_t *f = *state;
     const char *topic = "cf-slow";
     assert_int_equal(kc_mock_topic_create(f->mc, topic, NPART, 3), 0);
     cf_place(f, topic, 3);
@@ -389,14 +347,20 @@ static void test_slow_brokers_still_read_everything(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_leader_move_during_consumption, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_broker_down_up_consumption_resumes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fetch_errors_recovered, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fetch_offset_out_of_range_resets_earliest, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_fetch_non_retriable_error_reported, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_coordinator_moves_while_committing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_slow_brokers_still_read_everything, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_leader_move_during_consumption, mock_fault_setup,
+                                        mock_fault_teardown),
+        cmocka_unit_test_setup_teardown(test_broker_down_up_consumption_resumes, mock_fault_setup,
+                                        mock_fault_teardown),
+        cmocka_unit_test_setup_teardown(test_fetch_errors_recovered, mock_fault_setup,
+                                        mock_fault_teardown),
+        cmocka_unit_test_setup_teardown(test_fetch_offset_out_of_range_resets_earliest,
+                                        mock_fault_setup, mock_fault_teardown),
+        cmocka_unit_test_setup_teardown(test_fetch_non_retriable_error_reported, mock_fault_setup,
+                                        mock_fault_teardown),
+        cmocka_unit_test_setup_teardown(test_coordinator_moves_while_committing, mock_fault_setup,
+                                        mock_fault_teardown),
+        cmocka_unit_test_setup_teardown(test_slow_brokers_still_read_everything, mock_fault_setup,
+                                        mock_fault_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,40 +13,14 @@
 #include <librdkafka/rdkafka.h>
 
 #include "kc/kc_mock.h"
+#include "mock_fault_fixture.h"
 #include "producer/prod_int.h"
 #include "test_client_producer_util.h"
 
 #define NPART 3
 
-typedef struct pf {
-    kc_mock_cluster_t *mc;
-    const char *bootstrap;
-} pf_t;
-
-static int setup(void **state)
-{
-    static pf_t f;
-    char err[256];
-    f.mc = kc_mock_cluster_new(3, err, sizeof(err));
-    if (!f.mc) {
-        fprintf(stderr, "mock: %s\n", err);
-        return -1;
-    }
-    f.bootstrap = kc_mock_cluster_bootstrap(f.mc);
-    *state = &f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    pf_t *f = *state;
-    kc_mock_cluster_destroy(f->mc);
-    f->mc = NULL;
-    return 0;
-}
-
 /* Short timeouts so that a fault costs little; callers add their own. */
-static kc_producer_t *pf_producer(pf_t *f, tp_drs_t *drs, const char **extra)
+static kc_producer_t *pf_producer(mock_fault_fixture_t *f, tp_drs_t *drs, const char **extra)
 {
     const char *props[64] = {"linger.ms",
                              "5",
@@ -77,7 +51,7 @@ static kc_producer_t *pf_producer(pf_t *f, tp_drs_t *drs, const char **extra)
 
 /* Partition i on broker i + 1 alone, whatever round-robin start the mock
  * chose. */
-static void pf_pin(pf_t *f, const char *topic, int nparts)
+static void pf_pin(mock_fault_fixture_t *f, const char *topic, int nparts)
 {
     for (int part = 0; part < nparts; part++) {
         int32_t b = part % 3 + 1;
@@ -125,7 +99,8 @@ static void pf_idle(kc_producer_t *p, int ms)
 
 /* Reads the topic back and checks that partition part holds exactly
  * seq 0..count-1 (count[part]), once each, and in order when ordered. */
-static void pf_check_log_ex(pf_t *f, const char *topic, const int *count, int ordered)
+static void pf_check_log_ex(mock_fault_fixture_t *f, const char *topic, const int *count,
+                            int ordered)
 {
     int total = 0;
     for (int i = 0; i < NPART; i++)
@@ -166,7 +141,7 @@ static void pf_check_log_ex(pf_t *f, const char *topic, const int *count, int or
  * ordered stream starts with it). */
 #define PF_CHECK_ORDER 1
 
-static void pf_check_log(pf_t *f, const char *topic, const int *count)
+static void pf_check_log(mock_fault_fixture_t *f, const char *topic, const int *count)
 {
     pf_check_log_ex(f, topic, count, PF_CHECK_ORDER);
 }
@@ -180,24 +155,6 @@ static void pf_assert_all_ok(const tp_drs_t *drs, int want)
                      kc_err_name(drs->v[i].err));
 }
 
-/* Requests of api_key in the log of broker (-1: all), and how many of them
- * were answered with an injected error. */
-static int pf_count_requests(pf_t *f, int32_t broker, int16_t api_key, int *injected)
-{
-    kc_mock_requests_t *l = kc_mock_requests_get(f->mc, broker);
-    assert_non_null(l);
-    int n = 0, inj = 0;
-    for (size_t i = 0; i < kc_mock_requests_count(l); i++) {
-        const kc_mock_request_t *r = kc_mock_requests_at(l, i);
-        if (kc_mock_request_api_key(r) != api_key) continue;
-        n++;
-        if (kc_mock_request_injected_error(r)) inj++;
-    }
-    kc_mock_requests_destroy(l);
-    if (injected) *injected = inj;
-    return n;
-}
-
 /* ---- (a) leader moves ------------------------------------------------------------ */
 
 /* Records produced before the topic's metadata arrives wait in a queue, and
@@ -208,7 +165,7 @@ static int pf_count_requests(pf_t *f, int32_t broker, int16_t api_key, int *inje
  * produce order here. */
 static void test_order_while_metadata_arrives(void **state)
 {
-    pf_t *f = *state;
+    mock_fault_fixture_t *f = *state;
     const char *topic = "pf-order-first";
     assert_int_equal(kc_mock_topic_create(f->mc, topic, NPART, 1), 0);
     for (int32_t b = 1; b <= 3; b++)
@@ -251,7 +208,7 @@ static void test_order_while_metadata_arrives(void **state)
     tp_drs_free(&drs);
 }
 
-static void check_leader_moves(pf_t *f, const char *topic, int idempotent)
+static void check_leader_moves(mock_fault_fixture_t *f, const char *topic, int idempotent)
 {
     assert_int_equal(kc_mock_topic_create(f->mc, topic, NPART, 3), 0);
     tp_drs_t drs = {0};
@@ -299,7 +256,7 @@ static void test_leader_moves_mid_stream_idempotent(void **state)
 
 static void test_broker_down_then_up_delivers(void **state)
 {
-    pf_t *f = *state;
+    mock_fault_fixture_t *f = *state;
     const char *topic = "pf-outage";
     assert_int_equal(kc_mock_topic_create(f->mc, topic, NPART, 1), 0);
     pf_pin(f, topic, NPART);
@@ -338,7 +295,7 @@ static void test_broker_down_then_up_delivers(void **state)
 
 static void test_broker_down_past_message_timeout_fails(void **state)
 {
-    pf_t *f = *state;
+    mock_fault_fixture_t *f = *state;
     const char *topic = "pf-outage-short";
     assert_int_equal(kc_mock_topic_create(f->mc, topic, NPART, 1), 0);
     pf_pin(f, topic, NPART);
@@ -384,7 +341,7 @@ static void test_broker_down_past_message_timeout_fails(void **state)
 
 static void test_retriable_produce_errors_are_retried(void **state)
 {
-    pf_t *f = *state;
+    mock_fault_fixture_t *f = *state;
     const char *topic = "pf-retriable";
     assert_int_equal(kc_mock_topic_create(f->mc, topic, NPART, 3), 0);
     const kc_err_t errs[] = {KC_ERR_NOT_LEADER_OR_FOLLOWER, KC_ERR_REQUEST_TIMED_OUT,
@@ -405,7 +362,7 @@ static void test_retriable_produce_errors_are_retried(void **state)
     assert_int_equal(kc_flush(p, 15000), 0);
     pf_assert_all_ok(&drs, per * NPART);
     int injected = 0;
-    pf_count_requests(f, -1, 0, &injected);
+    mock_fault_count_requests(f, -1, 0, &injected);
     assert_int_equal(injected, 6);
     kc_producer_destroy(p, 1000);
     int counts[NPART] = {per, per, per};
@@ -421,7 +378,7 @@ static void test_retriable_produce_errors_are_retried(void **state)
  * would still fail them from the second retry on. */
 static void test_retry_backoff_doubles(void **state)
 {
-    pf_t *f = *state;
+    mock_fault_fixture_t *f = *state;
     const char *topic = "pf-backoff";
     assert_int_equal(kc_mock_topic_create(f->mc, topic, 1, 1), 0);
     pf_pin(f, topic, 1);
@@ -467,7 +424,7 @@ static int cmp_i64(const void *a, const void *b)
  * doubled with each failure in a row up to retry.backoff.max.ms. */
 static void test_init_producer_id_backoff_doubles(void **state)
 {
-    pf_t *f = *state;
+    mock_fault_fixture_t *f = *state;
     const char *topic = "pf-pid-backoff";
     assert_int_equal(kc_mock_topic_create(f->mc, topic, 1, 1), 0);
     pf_pin(f, topic, 1);
@@ -512,7 +469,7 @@ static void test_init_producer_id_backoff_doubles(void **state)
 
 /* ---- (d) injected non-retriable errors ---------------------------------------------- */
 
-static void check_fatal_produce_error(pf_t *f, const char *topic, kc_err_t injected)
+static void check_fatal_produce_error(mock_fault_fixture_t *f, const char *topic, kc_err_t injected)
 {
     assert_int_equal(kc_mock_topic_create(f->mc, topic, 1, 1), 0);
     pf_pin(f, topic, 1);
@@ -534,7 +491,7 @@ static void check_fatal_produce_error(pf_t *f, const char *topic, kc_err_t injec
     }
     /* Not retried: one Produce, the injected one. */
     int inj = 0;
-    assert_int_equal(pf_count_requests(f, 1, 0, &inj), 1);
+    assert_int_equal(mock_fault_count_requests(f, 1, 0, &inj), 1);
     assert_int_equal(inj, 1);
     /* The next records are written, from offset 0. */
     drs.n = 0;
@@ -558,7 +515,7 @@ static void test_message_too_large_reported_per_record(void **state)
 
 static void test_topic_authorization_failed_reported_per_record(void **state)
 {
-    pf_t *f = *state;
+    mock_fault_fixture_t *f = *state;
     assert_int_equal(kc_mock_requests_clear(f->mc, -1), 0);
     check_fatal_produce_error(f, "pf-authz", KC_ERR_TOPIC_AUTHORIZATION_FAILED);
 }
@@ -570,7 +527,7 @@ static void test_topic_authorization_failed_reported_per_record(void **state)
  * served the late one), but every record is reported written. */
 static void test_slow_produce_response_is_retried(void **state)
 {
-    pf_t *f = *state;
+    mock_fault_fixture_t *f = *state;
     const char *topic = "pf-slow-retry";
     assert_int_equal(kc_mock_topic_create(f->mc, topic, 1, 1), 0);
     pf_pin(f, topic, 1);
@@ -589,7 +546,7 @@ static void test_slow_produce_response_is_retried(void **state)
     assert_int_equal(kc_flush(p, 15000), 0);
     pf_assert_all_ok(&drs, 11);
     /* Two slow ones and at least the retry that got through. */
-    assert_true(pf_count_requests(f, 1, 0, NULL) >= 3);
+    assert_true(mock_fault_count_requests(f, 1, 0, NULL) >= 3);
     kc_producer_destroy(p, 1000);
     /* At least once each, in order of first appearance. */
     tp_read_t r;
@@ -618,7 +575,7 @@ static void test_slow_produce_response_is_retried(void **state)
  * are written; when it is fast again it takes records again. */
 static void test_slow_broker_past_message_timeout_fails(void **state)
 {
-    pf_t *f = *state;
+    mock_fault_fixture_t *f = *state;
     const char *topic = "pf-slow-fail";
     assert_int_equal(kc_mock_topic_create(f->mc, topic, NPART, 1), 0);
     pf_pin(f, topic, NPART);
@@ -664,7 +621,7 @@ static void test_slow_broker_past_message_timeout_fails(void **state)
 
 static void test_idempotent_through_faults(void **state)
 {
-    pf_t *f = *state;
+    mock_fault_fixture_t *f = *state;
     const char *topic = "pf-idem";
     assert_int_equal(kc_mock_topic_create(f->mc, topic, NPART, 3), 0);
     tp_drs_t drs = {0};
@@ -705,9 +662,9 @@ static void test_idempotent_through_faults(void **state)
     if (kc_fatal_error(p, why, sizeof(why))) fail_msg("fatal: %s", why);
     pf_assert_all_ok(&drs, per * NPART);
     int inj = 0;
-    pf_count_requests(f, -1, 0, &inj);
+    mock_fault_count_requests(f, -1, 0, &inj);
     assert_int_equal(inj, 3);
-    int init_pids = pf_count_requests(f, -1, 22, NULL);
+    int init_pids = mock_fault_count_requests(f, -1, 22, NULL);
     assert_true(init_pids >= 1);
 
     /* With nothing in flight an OUT_OF_ORDER_SEQUENCE_NUMBER is unexplained:
@@ -722,9 +679,9 @@ static void test_idempotent_through_faults(void **state)
     assert_int_equal(kc_flush(p, 15000), 0);
     if (kc_fatal_error(p, why, sizeof(why))) fail_msg("fatal: %s", why);
     pf_assert_all_ok(&drs, (per + 50) * NPART);
-    pf_count_requests(f, -1, 0, &inj);
+    mock_fault_count_requests(f, -1, 0, &inj);
     assert_int_equal(inj, 4);
-    assert_true(pf_count_requests(f, -1, 22, NULL) > init_pids);
+    assert_true(mock_fault_count_requests(f, -1, 22, NULL) > init_pids);
     kc_producer_destroy(p, 1000);
     int counts[NPART] = {per + 50, per + 50, per + 50};
     /* No duplicate, no gap, in order. */
@@ -741,7 +698,7 @@ static void test_idempotent_through_faults(void **state)
  * and each partition holds its records once, in produce order. */
 #define SOAK_RECORDS 100000
 
-static void soak_fault(pf_t *f, int k)
+static void soak_fault(mock_fault_fixture_t *f, int k)
 {
     int32_t broker = k % 3 + 1;
     switch (k % 5) {
@@ -765,7 +722,7 @@ static void soak_fault(pf_t *f, int k)
 
 static void test_idempotent_soak(void **state)
 {
-    pf_t *f = *state;
+    mock_fault_fixture_t *f = *state;
     const char *topic = "pf-soak";
     assert_int_equal(kc_mock_topic_create(f->mc, topic, NPART, 3), 0);
     pf_pin(f, topic, NPART);
@@ -818,24 +775,34 @@ static void test_idempotent_soak(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_order_while_metadata_arrives, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_leader_moves_mid_stream, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_leader_moves_mid_stream_idempotent, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_broker_down_then_up_delivers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_broker_down_past_message_timeout_fails, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_retriable_produce_errors_are_retried, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_retry_backoff_doubles, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_init_producer_id_backoff_doubles, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_message_too_large_reported_per_record, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_topic_authorization_failed_reported_per_record, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_slow_produce_response_is_retried, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_slow_broker_past_message_timeout_fails, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_idempotent_through_faults, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_idempotent_soak, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_order_while_metadata_arrives, mock_fault_setup,
+                                        mock_fault_teardown),
+        cmocka_unit_test_setup_teardown(test_leader_moves_mid_stream, mock_fault_setup,
+                                        mock_fault_teardown),
+        cmocka_unit_test_setup_teardown(test_leader_moves_mid_stream_idempotent, mock_fault_setup,
+                                        mock_fault_teardown),
+        cmocka_unit_test_setup_teardown(test_broker_down_then_up_delivers, mock_fault_setup,
+                                        mock_fault_teardown),
+        cmocka_unit_test_setup_teardown(test_broker_down_past_message_timeout_fails,
+                                        mock_fault_setup, mock_fault_teardown),
+        cmocka_unit_test_setup_teardown(test_retriable_produce_errors_are_retried, mock_fault_setup,
+                                        mock_fault_teardown),
+        cmocka_unit_test_setup_teardown(test_retry_backoff_doubles, mock_fault_setup,
+                                        mock_fault_teardown),
+        cmocka_unit_test_setup_teardown(test_init_producer_id_backoff_doubles, mock_fault_setup,
+                                        mock_fault_teardown),
+        cmocka_unit_test_setup_teardown(test_message_too_large_reported_per_record,
+                                        mock_fault_setup, mock_fault_teardown),
+        cmocka_unit_test_setup_teardown(test_topic_authorization_failed_reported_per_record,
+                                        mock_fault_setup, mock_fault_teardown),
+        cmocka_unit_test_setup_teardown(test_slow_produce_response_is_retried, mock_fault_setup,
+                                        mock_fault_teardown),
+        cmocka_unit_test_setup_teardown(test_slow_broker_past_message_timeout_fails,
+                                        mock_fault_setup, mock_fault_teardown),
+        cmocka_unit_test_setup_teardown(test_idempotent_through_faults, mock_fault_setup,
+                                        mock_fault_teardown),
+        cmocka_unit_test_setup_teardown(test_idempotent_soak, mock_fault_setup,
+                                        mock_fault_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
