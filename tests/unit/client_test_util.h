@@ -74,22 +74,37 @@ typedef struct tbroker {
     char addr[128];
 } tbroker_t;
 
-static inline int tbroker_start(tbroker_t *b)
+/* Starts kc-broker on an ephemeral port, its log in a fresh directory made
+ * from dir_template (mkdtemp), with the "key=value" --override properties
+ * in overrides (NULL-terminated; NULL: none). 0 once it listens (b->addr). */
+static inline int tbroker_start_with(tbroker_t *b, const char *dir_template,
+                                     const char *const *overrides)
 {
-    snprintf(b->dir, sizeof(b->dir), "/tmp/kc-client-test-XXXXXX");
+    snprintf(b->dir, sizeof(b->dir), "%s", dir_template);
     if (!mkdtemp(b->dir)) return -1;
+    char dirs[200];
+    snprintf(dirs, sizeof(dirs), "log.dirs=%s", b->dir);
+    char *argv[32];
+    int argc = 0;
+    argv[argc++] = "kc-broker";
+    argv[argc++] = "--override";
+    argv[argc++] = "listeners=PLAINTEXT://127.0.0.1:0";
+    argv[argc++] = "--override";
+    argv[argc++] = dirs;
+    for (int i = 0; overrides && overrides[i] && argc < 30; i++) {
+        argv[argc++] = "--override";
+        argv[argc++] = (char *)overrides[i];
+    }
+    argv[argc] = NULL;
     int fds[2];
     if (pipe(fds) != 0) return -1;
     b->pid = fork();
     if (b->pid == 0) {
-        char dirs[200];
-        snprintf(dirs, sizeof(dirs), "log.dirs=%s", b->dir);
         dup2(fds[1], 1);
         close(fds[0]);
         int devnull = open("/dev/null", O_WRONLY);
         if (devnull >= 0) dup2(devnull, 2);
-        execl(KC_BIN_DIR "/kc-broker", "kc-broker", "--override",
-              "listeners=PLAINTEXT://127.0.0.1:0", "--override", dirs, (char *)NULL);
+        execv(KC_BIN_DIR "/kc-broker", argv);
         _exit(127);
     }
     close(fds[1]);
@@ -100,6 +115,12 @@ static inline int tbroker_start(tbroker_t *b)
         rc = 0;
     if (f) fclose(f);
     return rc;
+}
+
+/* A kc-broker with default settings, for the client tests. */
+static inline int tbroker_start(tbroker_t *b)
+{
+    return tbroker_start_with(b, "/tmp/kc-client-test-XXXXXX", NULL);
 }
 
 static inline void tbroker_stop(tbroker_t *b)

@@ -299,32 +299,10 @@ static inline int t_wait(member_t **ms, int n, t_pred pred, void *arg, int timeo
 
 static inline int gbroker_start(tbroker_t *b)
 {
-    snprintf(b->dir, sizeof(b->dir), "/tmp/kc-cgrp-test-XXXXXX");
-    if (!mkdtemp(b->dir)) return -1;
-    int fds[2];
-    if (pipe(fds) != 0) return -1;
-    b->pid = fork();
-    if (b->pid == 0) {
-        char dirs[200];
-        snprintf(dirs, sizeof(dirs), "log.dirs=%s", b->dir);
-        dup2(fds[1], 1);
-        close(fds[0]);
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0) dup2(devnull, 2);
-        execl(KC_BIN_DIR "/kc-broker", "kc-broker", "--override",
-              "listeners=PLAINTEXT://127.0.0.1:0", "--override", dirs, "--override",
-              "group.initial.rebalance.delay.ms=0", "--override",
-              "group.min.session.timeout.ms=100", "--override", "num.partitions=1", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
-    char line[256];
-    int rc = -1;
-    if (f && fgets(line, sizeof(line), f) && sscanf(line, "listening on %127s", b->addr) == 1)
-        rc = 0;
-    if (f) fclose(f);
-    return rc;
+    static const char *const group_timings[] = {"group.initial.rebalance.delay.ms=0",
+                                                "group.min.session.timeout.ms=100",
+                                                "num.partitions=1", NULL};
+    return tbroker_start_with(b, "/tmp/kc-cgrp-test-XXXXXX", group_timings);
 }
 
 /* Creates topic with partitions through librdkafka's admin API. */

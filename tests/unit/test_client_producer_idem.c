@@ -236,32 +236,10 @@ static int proxy_listen(proxy_t *px)
  * client goes through it. */
 static int broker_behind(tbroker_t *b, int adv_port)
 {
-    snprintf(b->dir, sizeof(b->dir), "/tmp/kc-prod-idem-XXXXXX");
-    if (!mkdtemp(b->dir)) return -1;
-    int fds[2];
-    if (pipe(fds) != 0) return -1;
-    b->pid = fork();
-    if (b->pid == 0) {
-        char dirs[200], adv[100];
-        snprintf(dirs, sizeof(dirs), "log.dirs=%s", b->dir);
-        snprintf(adv, sizeof(adv), "advertised.listeners=PLAINTEXT://127.0.0.1:%d", adv_port);
-        dup2(fds[1], 1);
-        close(fds[0]);
-        int devnull = open("/dev/null", O_WRONLY);
-        if (devnull >= 0) dup2(devnull, 2);
-        execl(KC_BIN_DIR "/kc-broker", "kc-broker", "--override",
-              "listeners=PLAINTEXT://127.0.0.1:0", "--override", dirs, "--override", adv,
-              (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
-    char line[256];
-    int rc = -1;
-    if (f && fgets(line, sizeof(line), f) && sscanf(line, "listening on %127s", b->addr) == 1)
-        rc = 0;
-    if (f) fclose(f);
-    return rc;
+    char adv[100];
+    snprintf(adv, sizeof(adv), "advertised.listeners=PLAINTEXT://127.0.0.1:%d", adv_port);
+    const char *const overrides[] = {adv, NULL};
+    return tbroker_start_with(b, "/tmp/kc-prod-idem-XXXXXX", overrides);
 }
 
 static void proxy_fault(void *arg, int k)
