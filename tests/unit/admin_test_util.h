@@ -31,6 +31,25 @@ static inline void at_reset(void)
     proto_arena_init(&at_arena);
 }
 
+/* Group setup of the admin tests: h started with overrides, the answer
+ * arena ready, h the tests' state. */
+static inline int at_setup(void **state, harness_t *h, const char *const *overrides)
+{
+    harness_start(h, overrides);
+    proto_arena_init(&at_arena);
+    *state = h;
+    return 0;
+}
+
+/* Group teardown of the admin tests: the answers freed, the broker of
+ * at_setup() stopped. */
+static inline int at_teardown(void **state)
+{
+    at_reset();
+    harness_stop(*state);
+    return 0;
+}
+
 static inline void at_call(int fd, int16_t api, int16_t v, const void *req, void *resp)
 {
     uint8_t *f = harness_call(fd, api, v, req, resp, &at_arena);

@@ -15,17 +15,7 @@ static harness_t h;
 static int setup(void **state)
 {
     static const char *const overrides[] = {"num.partitions=2", NULL};
-    harness_start(&h, overrides);
-    proto_arena_init(&at_arena);
-    *state = &h;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    at_reset();
-    harness_stop(*state);
-    return 0;
+    return at_setup(state, &h, overrides);
 }
 
 static void assert_error(const proto_create_topics_response_creatable_topic_result_t *r, int code,
@@ -488,5 +478,5 @@ int main(void)
         cmocka_unit_test(test_create_partitions),
         cmocka_unit_test(test_describe_log_dirs),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, at_teardown);
 }

@@ -16,17 +16,7 @@ static int setup(void **state)
 {
     /* A broker setting given in hours: topics show it in ms, from the broker. */
     static const char *const overrides[] = {"log.retention.hours=48", NULL};
-    harness_start(&h, overrides);
-    proto_arena_init(&at_arena);
-    *state = &h;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    at_reset();
-    harness_stop(*state);
-    return 0;
+    return at_setup(state, &h, overrides);
 }
 
 typedef struct kv {
@@ -330,5 +320,5 @@ int main(void)
         cmocka_unit_test(test_incremental_ops),
         cmocka_unit_test(test_altered_settings_reach_the_open_log),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, at_teardown);
 }
