@@ -305,8 +305,8 @@ static inline int gbroker_start(tbroker_t *b)
     return tbroker_start_with(b, "/tmp/kc-cgrp-test-XXXXXX", group_timings);
 }
 
-/* Creates topic with partitions through librdkafka's admin API. */
-static inline void t_create_topic(const char *bootstrap, const char *topic, int partitions)
+/* A quiet librdkafka client on bootstrap, for the admin calls below. */
+static inline rd_kafka_t *t_admin_client(const char *bootstrap)
 {
     char errstr[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -314,6 +314,25 @@ static inline void t_create_topic(const char *bootstrap, const char *topic, int 
     rd_kafka_conf_set(conf, "log_level", "0", errstr, sizeof(errstr));
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     assert_non_null(rk);
+    return rk;
+}
+
+/* Asserts that an admin call (what, for the message) on topic answered for
+ * that one topic, without error. */
+static inline void t_assert_topic_ok(const rd_kafka_topic_result_t **trs, size_t n,
+                                     const char *what, const char *topic)
+{
+    assert_int_equal(n, 1);
+    if (rd_kafka_topic_result_error(trs[0]))
+        fprintf(stderr, "%s %s: %s\n", what, topic, rd_kafka_topic_result_error_string(trs[0]));
+    assert_int_equal(rd_kafka_topic_result_error(trs[0]), 0);
+}
+
+/* Creates topic with partitions through librdkafka's admin API. */
+static inline void t_create_topic(const char *bootstrap, const char *topic, int partitions)
+{
+    char errstr[256];
+    rd_kafka_t *rk = t_admin_client(bootstrap);
     rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, 1, errstr, sizeof(errstr));
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
@@ -322,10 +341,7 @@ static inline void t_create_topic(const char *bootstrap, const char *topic, int 
     const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
     size_t n = 0;
     const rd_kafka_topic_result_t **trs = rd_kafka_CreateTopics_result_topics(res, &n);
-    assert_int_equal(n, 1);
-    if (rd_kafka_topic_result_error(trs[0]))
-        fprintf(stderr, "create %s: %s\n", topic, rd_kafka_topic_result_error_string(trs[0]));
-    assert_int_equal(rd_kafka_topic_result_error(trs[0]), 0);
+    t_assert_topic_ok(trs, n, "create", topic);
     rd_kafka_event_destroy(ev);
     rd_kafka_NewTopic_destroy(nt);
     rd_kafka_queue_destroy(q);
@@ -336,11 +352,7 @@ static inline void t_create_topic(const char *bootstrap, const char *topic, int 
 static inline void t_create_partitions(const char *bootstrap, const char *topic, int total)
 {
     char errstr[256];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, errstr, sizeof(errstr));
-    rd_kafka_conf_set(conf, "log_level", "0", errstr, sizeof(errstr));
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-    assert_non_null(rk);
+    rd_kafka_t *rk = t_admin_client(bootstrap);
     rd_kafka_NewPartitions_t *np =
         rd_kafka_NewPartitions_new(topic, (size_t)total, errstr, sizeof(errstr));
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
@@ -350,10 +362,7 @@ static inline void t_create_partitions(const char *bootstrap, const char *topic,
     const rd_kafka_CreatePartitions_result_t *res = rd_kafka_event_CreatePartitions_result(ev);
     size_t n = 0;
     const rd_kafka_topic_result_t **trs = rd_kafka_CreatePartitions_result_topics(res, &n);
-    assert_int_equal(n, 1);
-    if (rd_kafka_topic_result_error(trs[0]))
-        fprintf(stderr, "partitions %s: %s\n", topic, rd_kafka_topic_result_error_string(trs[0]));
-    assert_int_equal(rd_kafka_topic_result_error(trs[0]), 0);
+    t_assert_topic_ok(trs, n, "partitions", topic);
     rd_kafka_event_destroy(ev);
     rd_kafka_NewPartitions_destroy(np);
     rd_kafka_queue_destroy(q);
