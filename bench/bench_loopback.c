@@ -241,7 +241,10 @@ int main(int argc, char **argv)
         buf[i] = (char)('a' + i % 26);
     int file = o.sendfile_dir ? make_source_file(&o, buf) : -1;
     if (o.sendfile_dir && file < 0) return 1;
-    const char *mode = file < 0 ? "write" : o.pread_mode ? "pread" : o.mmap_mode ? "mmap" : "sendfile";
+    const char *mode = file < 0       ? "write"
+                       : o.pread_mode ? "pread"
+                       : o.mmap_mode  ? "mmap"
+                                      : "sendfile";
 
     double gbs[99], rcpu[99], wcpu[99];
     for (int r = 0; r < o.rounds; r++) {

@@ -444,7 +444,8 @@ static void send_response(fetch_ctx_t *ctx, proto_fetch_response_t *resp, fetch_
                 break;
             }
         }
-        if (i < sp.n) bad |= fetch_splice_range(out, (broker_log_range_t *)sp.v[i].range, local) != 0;
+        if (i < sp.n)
+            bad |= fetch_splice_range(out, (broker_log_range_t *)sp.v[i].range, local) != 0;
         prev = at;
     }
     if (shared) shared_release(NULL, 0, shared);

@@ -489,9 +489,8 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
     memcpy(conn->peer, peer, sizeof(conn->peer));
     struct sockaddr_storage self;
     socklen_t self_len = sizeof(self);
-    conn->local = broker_addr_is_local(
-        sa, getsockname(fd, (struct sockaddr *)&self, &self_len) == 0 ? (struct sockaddr *)&self
-                                                                       : NULL);
+    int have_self = getsockname(fd, (struct sockaddr *)&self, &self_len) == 0;
+    conn->local = broker_addr_is_local(sa, have_self ? (struct sockaddr *)&self : NULL);
     TAILQ_INIT(&conn->reqs);
     LIST_INSERT_HEAD(&srv->conns, conn, link);
     srv->conn_count++;

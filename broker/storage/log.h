@@ -238,7 +238,8 @@ void broker_log_range_release(broker_log_range_t *range);
 
 /* Copies up to cap bytes of the range at its byte `skip` into buf (pread
  * from the file, memcpy for in-memory logs; never from a mapping, see
- * log_range.c): for ListOffsets, producer-state replay and tests. Returns the bytes copied, or -1 with errstr on an I/O error. */
+ * log_range.c): for ListOffsets, producer-state replay and tests. Returns
+ * the bytes copied, or -1 with errstr on an I/O error. */
 int64_t broker_log_range_copy(const broker_log_range_t *range, size_t skip, void *buf, size_t cap,
                               char *errstr, size_t errstr_size);
 

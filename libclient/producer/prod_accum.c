@@ -245,8 +245,7 @@ static prod_batch_t *close_open(prod_t *p, prod_part_t *pp, int may_claim)
     b->no = pp->next_no++;
     TAILQ_INSERT_TAIL(&pp->ready, b, link);
     pp->nready++;
-    if (!may_claim || p->conf->compression_type == PROTO_CODEC_NONE || pp->nready < 2)
-        return NULL;
+    if (!may_claim || p->conf->compression_type == PROTO_CODEC_NONE || pp->nready < 2) return NULL;
     b->compressing = 1;
     return b;
 }
@@ -256,9 +255,9 @@ static prod_batch_t *close_open(prod_t *p, prod_part_t *pp, int may_claim)
 static void compress_claimed(prod_t *p, prod_part_t *pp, prod_batch_t *b)
 {
     proto_wbuf_t scratch = prod_buf_take(p);
-    prod_batch_finish(p, b, &scratch);
+    if (prod_batch_finish(p, b, &scratch) == 0)
+        atomic_fetch_add(&p->stat_compressed_by_producer, 1);
     prod_buf_give(p, &scratch);
-    atomic_fetch_add(&p->stat_compressed_by_producer, 1);
     pthread_mutex_lock(&pp->lock);
     b->compressing = 0;
     pthread_mutex_unlock(&pp->lock);

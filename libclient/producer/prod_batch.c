@@ -128,9 +128,9 @@ kc_err_t prod_batch_finish(prod_t *p, prod_batch_t *b, proto_wbuf_t *scratch)
 {
     char errstr[128];
     /* compression.level was checked against the codec at creation. */
-    int err = proto_batch_builder_finish(&b->bld, p->conf->compression_type,
-                                         p->conf->compression_level, scratch, errstr,
-                                         sizeof(errstr));
+    int err =
+        proto_batch_builder_finish(&b->bld, p->conf->compression_type, p->conf->compression_level,
+                                   scratch, errstr, sizeof(errstr));
     if (err) {
         snprintf(b->errstr, sizeof(b->errstr), "%s", errstr);
         b->finish_err = (kc_err_t)err;

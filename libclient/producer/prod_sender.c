@@ -226,6 +226,9 @@ static void on_produce_resp(const net_resp_t *resp, void *opaque)
 /* Finishes b for its first send, or re-stamps it after an epoch bump. */
 static kc_err_t batch_prepare(prod_t *p, prod_part_t *pp, prod_batch_t *b)
 {
+    /* A producing thread could not finish it: it fails before it takes a
+     * sequence number, so it leaves no gap. */
+    if (b->finish_err) return b->finish_err;
     int idem = p->idem_state != PROD_IDEM_OFF;
     int restamp = idem && (b->base_seq < 0 || b->gen != p->pid_gen);
     if (restamp) {
@@ -235,7 +238,6 @@ static kc_err_t batch_prepare(prod_t *p, prod_part_t *pp, prod_batch_t *b)
         int64_t next = (int64_t)pp->next_seq + b->nrec;
         pp->next_seq = (int32_t)(next > INT32_MAX ? next - INT32_MAX - 1 : next);
     }
-    if (b->finish_err) return b->finish_err; /* a producing thread failed to finish it */
     if (!b->finished) {
         if (idem) {
             b->bld.producer_id = p->pid;

@@ -336,8 +336,14 @@ static void test_compressed_by_producer(void **state)
     const char *topic = "prod-compress-helper";
     assert_int_equal(tp_create_topic(broker.addr, topic, 1, NULL, NULL), 0);
     tp_drs_t drs = {0};
-    const char *props[] = {"compression.type", "lz4", "batch.num.messages", "100",
-                           "linger.ms", "5", "max.in.flight.requests.per.connection", "1",
+    const char *props[] = {"compression.type",
+                           "lz4",
+                           "batch.num.messages",
+                           "100",
+                           "linger.ms",
+                           "5",
+                           "max.in.flight.requests.per.connection",
+                           "1",
                            NULL};
     kc_producer_t *p = tp_producer(broker.addr, &drs, props);
     assert_non_null(p);

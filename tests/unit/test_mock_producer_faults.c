@@ -429,15 +429,20 @@ static void test_init_producer_id_backoff_doubles(void **state)
     assert_int_equal(kc_mock_topic_create(f->mc, topic, 1, 1), 0);
     pf_pin(f, topic, 1);
     /* Whichever broker is asked refuses four times. */
-    const kc_err_t errs[] = {KC_ERR_COORDINATOR_LOAD_IN_PROGRESS, KC_ERR_COORDINATOR_LOAD_IN_PROGRESS,
-                             KC_ERR_COORDINATOR_LOAD_IN_PROGRESS,
-                             KC_ERR_COORDINATOR_LOAD_IN_PROGRESS};
+    const kc_err_t errs[] = {
+        KC_ERR_COORDINATOR_LOAD_IN_PROGRESS, KC_ERR_COORDINATOR_LOAD_IN_PROGRESS,
+        KC_ERR_COORDINATOR_LOAD_IN_PROGRESS, KC_ERR_COORDINATOR_LOAD_IN_PROGRESS};
     for (int32_t b = 1; b <= 3; b++)
         assert_int_equal(
             kc_mock_push_request_errors(f->mc, b, PROTO_API_INIT_PRODUCER_ID, 4, errs, NULL), 0);
     tp_drs_t drs = {0};
-    const char *extra[] = {"enable.idempotence", "true", "retry.backoff.ms", "40",
-                           "retry.backoff.max.ms", "200", NULL};
+    const char *extra[] = {"enable.idempotence",
+                           "true",
+                           "retry.backoff.ms",
+                           "40",
+                           "retry.backoff.max.ms",
+                           "200",
+                           NULL};
     kc_producer_t *p = pf_producer(f, &drs, extra);
     pf_send(p, topic, 0, 0);
     assert_int_equal(kc_flush(p, 20000), 0);
@@ -727,19 +732,11 @@ static void test_idempotent_soak(void **state)
     assert_int_equal(kc_mock_topic_create(f->mc, topic, NPART, 3), 0);
     pf_pin(f, topic, NPART);
     tp_drs_t drs = {0};
-    const char *extra[] = {"enable.idempotence",
-                           "true",
-                           "request.timeout.ms",
-                           "300",
-                           "socket.timeout.ms",
-                           "300",
-                           "batch.num.messages",
-                           "200",
+    const char *extra[] = {"enable.idempotence", "true", "request.timeout.ms", "300",
+                           "socket.timeout.ms", "300", "batch.num.messages", "200",
                            /* Compressed batches: a backlog has this thread
                             * compress some, before their sequence is set. */
-                           "compression.type",
-                           "lz4",
-                           NULL};
+                           "compression.type", "lz4", NULL};
     kc_producer_t *p = pf_producer(f, &drs, extra);
     prod_t *in = prod_of(p);
     pf_warm(p, topic, NPART);
