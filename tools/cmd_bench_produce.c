@@ -48,6 +48,7 @@ typedef struct bench_produce {
     int warming; /* the warm-up record's report is not counted */
     uint64_t t0_ns;
     uint64_t last_report_ns;
+    long long expect; /* records timed: the last report ends the run */
     long long delivered, failed;
     kc_err_t first_err;
     char first_errstr[256];
@@ -62,8 +63,12 @@ static void on_delivery(kc_producer_t *p, const kc_delivery_t *d, void *opaque)
         if (d->err) b->warming = -1;
         return;
     }
-    uint64_t now = tool_now_ns() - b->t0_ns;
-    b->last_report_ns = now;
+    /* The clock only for sampled records and for the last report. */
+    uint64_t sent = (uint64_t)(uintptr_t)d->opaque, now = 0;
+    if (sent || b->delivered + b->failed + 1 >= b->expect) {
+        now = tool_now_ns() - b->t0_ns;
+        b->last_report_ns = now;
+    }
     if (d->err) {
         if (!b->failed++) {
             b->first_err = d->err;
@@ -73,8 +78,7 @@ static void on_delivery(kc_producer_t *p, const kc_delivery_t *d, void *opaque)
         return;
     }
     b->delivered++;
-    uint64_t sent = (uint64_t)(uintptr_t)d->opaque;
-    tool_hist_add(&b->lat, now > sent ? now - sent : 0);
+    if (sent) tool_hist_add(&b->lat, now + 1 > sent ? now + 1 - sent : 0);
 }
 
 typedef struct produce_opts {
@@ -144,7 +148,7 @@ static const char *produce_all(bench_produce_t *b, const produce_opts_t *o,
         kc_err_t e;
         rec.value = tool_bench_value(payload, (size_t)o->size, i);
         for (;;) {
-            rec.opaque = (void *)(uintptr_t)(tool_now_ns() - b->t0_ns);
+            rec.opaque = (void *)(uintptr_t)tool_lat_stamp(i, b->t0_ns);
             e = kc_produce(b->p, &rec, 0);
             if (e != KC_ERR__QUEUE_FULL) break;
             kc_poll(b->p, 1);
@@ -213,8 +217,10 @@ static int run(kc_conf_t *conf, const produce_opts_t *o)
     tool_progress_start(&pr, CMD, "delivered", (size_t)o->size, o->quiet);
     double cpu0 = tool_cpu_sec();
     long long queued = 0;
+    b.expect = o->count;
     b.t0_ns = tool_now_ns();
     const char *error = produce_all(&b, o, payload, &pr, &queued);
+    b.expect = queued; /* fewer when produce_all stopped early */
     /* The clock runs until the last report: every record must be answered. */
     while (b.delivered + b.failed < queued && !tool_stop) {
         kc_poll(b.p, 100);

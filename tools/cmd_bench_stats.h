@@ -27,6 +27,20 @@ double tool_hist_quantile_ms(const tool_hist_t *h, double q);
 
 /* CLOCK_MONOTONIC in nanoseconds / seconds; CLOCK_REALTIME in ms. */
 uint64_t tool_now_ns(void);
+
+/* Produce latency is measured on every TOOL_LAT_SAMPLE-th record, not on
+ * every one: a clock read at the send and another at the report were a
+ * quarter of the producing thread's time with 1 KiB records (about 70 ns a
+ * read under load on the project's VM), the same cost in both benchmark
+ * twins, which made the clients look closer than they are. 1 in 16 still
+ * gives tens of thousands of samples per run for the percentiles. */
+#define TOOL_LAT_SAMPLE 16
+/* What record i carries as its opaque: its send time (ns since t0) + 1 when
+ * it is sampled, else 0. */
+static inline uint64_t tool_lat_stamp(long long i, uint64_t t0_ns)
+{
+    return i % TOOL_LAT_SAMPLE == 0 ? tool_now_ns() - t0_ns + 1 : 0;
+}
 double tool_now_sec(void);
 int64_t tool_wall_ms(void);
 /* The process's user + system CPU seconds so far. */

@@ -154,6 +154,7 @@ static int report(const opts_t *o, const char *test, long long records, long lon
 typedef struct produce_state {
     int warming; /* the warm-up record's report is not counted */
     uint64_t t0_ns, last_report_ns;
+    long long expect; /* records timed: the last report ends the run */
     long long delivered, failed;
     char first_err[256];
     tool_hist_t lat;
@@ -167,8 +168,13 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         if (m->err) st->warming = -1;
         return;
     }
-    uint64_t now = tool_now_ns() - st->t0_ns;
-    st->last_report_ns = now;
+    /* The clock only for sampled records and for the last report, as in
+     * kc bench produce (TOOL_LAT_SAMPLE). */
+    uint64_t sent = (uint64_t)(uintptr_t)m->_private, now = 0;
+    if (sent || st->delivered + st->failed + 1 >= st->expect) {
+        now = tool_now_ns() - st->t0_ns;
+        st->last_report_ns = now;
+    }
     if (m->err) {
         if (!st->failed++)
             snprintf(st->first_err, sizeof(st->first_err), "%s: %s", rd_kafka_err2name(m->err),
@@ -176,8 +182,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         return;
     }
     st->delivered++;
-    uint64_t sent = (uint64_t)(uintptr_t)m->_private;
-    tool_hist_add(&st->lat, now > sent ? now - sent : 0);
+    if (sent) tool_hist_add(&st->lat, now + 1 > sent ? now + 1 - sent : 0);
 }
 
 static int run_produce(opts_t *o)
@@ -217,6 +222,7 @@ static int run_produce(opts_t *o)
     static char why[300];
     long long queued = 0;
     double cpu0 = tool_cpu_sec();
+    st.expect = o->count;
     st.t0_ns = tool_now_ns();
     for (long long i = 0; i < o->count && !error; i++) {
         for (;;) {
@@ -227,7 +233,7 @@ static int run_produce(opts_t *o)
                 RD_KAFKA_V_VALUE((void *)tool_bench_value(payload, (size_t)o->size, i),
                                  (size_t)o->size),
                 RD_KAFKA_V_MSGFLAGS(o->copy ? RD_KAFKA_MSG_F_COPY : 0),
-                RD_KAFKA_V_OPAQUE((void *)(uintptr_t)(tool_now_ns() - st.t0_ns)), RD_KAFKA_V_END);
+                RD_KAFKA_V_OPAQUE((void *)(uintptr_t)tool_lat_stamp(i, st.t0_ns)), RD_KAFKA_V_END);
             if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
             if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                 snprintf(why, sizeof(why), "producev: %s", rd_kafka_err2str(e));
@@ -244,6 +250,7 @@ static int run_produce(opts_t *o)
             tool_progress_tick(&pr, st.delivered, -1, queued - st.delivered - st.failed);
         }
     }
+    st.expect = queued; /* fewer when the loop stopped early */
     while (st.delivered + st.failed < queued) {
         rd_kafka_poll(rk, 100);
         tool_progress_tick(&pr, st.delivered, -1, queued - st.delivered - st.failed);
