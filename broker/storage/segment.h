@@ -57,6 +57,10 @@ void broker_segment_reserve(broker_segment_t *seg, int64_t end, int64_t limit);
 /* A segment's .log file is mapped in steps of this many bytes of address
  * space (tests lower it to see a mapping grow). */
 extern size_t broker_seg_map_step;
+/* At most this many segment mappings live at once (segment_map.c says why);
+ * tests lower it. broker_seg_maps_live() counts them. */
+extern int broker_seg_map_max;
+int broker_seg_maps_live(void);
 
 /* The bytes [pos, pos + len) of the .log file in memory, straight from the
  * page cache: a read-only shared mapping of the file, made at the first call

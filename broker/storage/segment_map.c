@@ -10,7 +10,14 @@
  * the mapping maps the file again, larger; the old mapping stays until the
  * segment is freed, since ranges handed out earlier may point into it.
  * Mapped pages count in the broker's resident size (as shared file pages);
- * they are the page cache's and the kernel reclaims them as it would any. */
+ * they are the page cache's and the kernel reclaims them as it would any.
+ *
+ * Every mapping is one entry in the process's map table, which malloc's
+ * large blocks and thread stacks need too (vm.max_map_count, 65530 by
+ * default): past broker_seg_map_max live mappings a segment is not mapped
+ * and its reads go by sendfile, so a broker reading tens of thousands of
+ * segments never runs the process out of mappings. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -24,6 +31,14 @@ typedef struct broker_seg_map {
 } broker_seg_map_t;
 
 size_t broker_seg_map_step = (size_t)1 << 30;
+int broker_seg_map_max = 8192;
+
+static atomic_int live_maps;
+
+int broker_seg_maps_live(void)
+{
+    return atomic_load(&live_maps);
+}
 
 const uint8_t *broker_segment_map(broker_segment_t *seg, int64_t pos, size_t len)
 {
@@ -33,11 +48,15 @@ const uint8_t *broker_segment_map(broker_segment_t *seg, int64_t pos, size_t len
     if (m && end <= m->len) return m->p + pos;
     size_t step = broker_seg_map_step ? broker_seg_map_step : 1;
     size_t want = (end + step - 1) / step * step;
+    if (atomic_fetch_add(&live_maps, 1) >= broker_seg_map_max) {
+        atomic_fetch_sub(&live_maps, 1);
+        return NULL;
+    }
     broker_seg_map_t *nm = malloc(sizeof(*nm));
-    if (!nm) return NULL;
-    void *p = mmap(NULL, want, PROT_READ, MAP_SHARED, seg->log_fd, 0);
+    void *p = nm ? mmap(NULL, want, PROT_READ, MAP_SHARED, seg->log_fd, 0) : MAP_FAILED;
     if (p == MAP_FAILED) {
         free(nm);
+        atomic_fetch_sub(&live_maps, 1);
         return NULL;
     }
     nm->older = m;
@@ -54,6 +73,7 @@ void broker_segment_unmap(broker_segment_t *seg)
         broker_seg_map_t *older = m->older;
         munmap(m->p, m->len);
         free(m);
+        atomic_fetch_sub(&live_maps, 1);
         m = older;
     }
     seg->map = NULL;

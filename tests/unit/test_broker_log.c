@@ -455,6 +455,33 @@ static void test_mapped_reads_follow_growth(void **state)
     broker_seg_map_step = step;
 }
 
+/* Past broker_seg_map_max live mappings a segment is not mapped: its reads
+ * come with the descriptor only, and read the same. Freed segments give
+ * their mappings back. */
+static void test_mapping_cap(void **state)
+{
+    (void)state;
+    int max = broker_seg_map_max;
+    int before = broker_seg_maps_live();
+    broker_seg_map_max = before + 1;
+    tlog_t *t = tlog_new(1000, 0);
+    fill(t, 40); /* several segments */
+    char err[256];
+    broker_log_range_t a, b;
+    assert_int_equal(broker_log_read(t->log, 0, -1, 1 << 20, &a, err, sizeof(err)), 0);
+    assert_non_null(a.mem); /* the one mapping allowed */
+    int64_t later = t->b[t->n - 1].base;
+    assert_int_equal(broker_log_read(t->log, later, -1, 1 << 20, &b, err, sizeof(err)), 0);
+    assert_null(b.mem); /* another segment: over the cap */
+    assert_true(b.fd >= 0);
+    broker_log_range_release(&a);
+    broker_log_range_release(&b);
+    tlog_check_all(t, 0); /* every read still right, through pread */
+    tlog_free(t);
+    assert_int_equal(broker_seg_maps_live(), before);
+    broker_seg_map_max = max;
+}
+
 static int64_t disk_bytes(const char *path)
 {
     struct stat st;
@@ -507,6 +534,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_append_read_across_rolls),
         cmocka_unit_test(test_mapped_reads_follow_growth),
+        cmocka_unit_test(test_mapping_cap),
         cmocka_unit_test(test_space_reserved_ahead_and_given_back),
         cmocka_unit_test(test_index_intervals),
         cmocka_unit_test(test_reopen_after_clean_close),
