@@ -244,7 +244,7 @@ static int run(kc_conf_t *conf, const produce_opts_t *o)
         .cpu_s = cpu,
         .rss_kb = tool_peak_rss_kb(),
         .lat = &b.lat,
-        .lat_what = "kc_produce() to delivery report",
+        .lat_what = "kc_produce() to delivery report, 1 record in 16",
         .error = error,
     };
     tool_bench_print_text(stdout, &r);
