@@ -13,6 +13,7 @@
 #include "client_test_util.h"
 #include "consumer/consumer_int.h"
 #include "test_client_consumer_util.h"
+#include "test_client_consumer_mock_util.h"
 
 #define NPART 6
 #define NREC  50
@@ -24,14 +25,7 @@ static int setup(void **state)
     (void)state;
     signal(SIGPIPE, SIG_IGN);
     if (tmock_start(&mock, 3) != 0) return -1;
-    if (rd_kafka_mock_topic_create(mock.mc, "m", NPART, 1)) return -1;
-    /* Two partitions per broker, whatever the mock chose. */
-    for (int p = 0; p < NPART; p++)
-        if (rd_kafka_mock_partition_set_leader(mock.mc, "m", p, p % 3 + 1)) return -1;
-    for (int p = 0; p < NPART; p++)
-        if (ctu_produce(mock.bootstrap, "m", p, NREC, p * 1000, "none", 0, 1, NULL, NULL))
-            return -1;
-    return 0;
+    return ctu_mock_spread_topic(&mock, "m", NPART, NREC, 1);
 }
 
 static int teardown(void **state)

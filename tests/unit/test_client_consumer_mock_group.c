@@ -17,6 +17,7 @@
 #include "consumer/cgrp_int.h"
 #include "consumer/consumer_int.h"
 #include "test_client_consumer_util.h"
+#include "test_client_consumer_mock_util.h"
 
 #define NPART 4
 #define NREC  40
@@ -29,14 +30,8 @@ static int setup(void **state)
     (void)state;
     signal(SIGPIPE, SIG_IGN);
     if (tmock_start(&mock, 3) != 0) return -1;
-    if (rd_kafka_mock_topic_create(mock.mc, "mg", NPART, 1)) return -1;
-    for (int p = 0; p < NPART; p++)
-        if (rd_kafka_mock_partition_set_leader(mock.mc, "mg", p, p % 3 + 1)) return -1;
     if (rd_kafka_mock_coordinator_set(mock.mc, "group", GROUP, 1)) return -1;
-    for (int p = 0; p < NPART; p++)
-        if (ctu_produce(mock.bootstrap, "mg", p, NREC, p * 1000, "none", 0, 0, NULL, NULL))
-            return -1;
-    return 0;
+    return ctu_mock_spread_topic(&mock, "mg", NPART, NREC, 0);
 }
 
 static int teardown(void **state)
