@@ -46,13 +46,9 @@ static const char *const produce_conf_names[] = {
 typedef struct bench_produce {
     kc_producer_t *p;
     int warming; /* the warm-up record's report is not counted */
-    uint64_t t0_ns;
-    uint64_t last_report_ns;
-    long long expect; /* records timed: the last report ends the run */
-    long long delivered, failed;
+    tool_reports_t rep;
     kc_err_t first_err;
     char first_errstr[256];
-    tool_hist_t lat;
 } bench_produce_t;
 
 static void on_delivery(kc_producer_t *p, const kc_delivery_t *d, void *opaque)
@@ -63,22 +59,11 @@ static void on_delivery(kc_producer_t *p, const kc_delivery_t *d, void *opaque)
         if (d->err) b->warming = -1;
         return;
     }
-    /* The clock only for sampled records and for the last report. */
-    uint64_t sent = (uint64_t)(uintptr_t)d->opaque, now = 0;
-    if (sent || b->delivered + b->failed + 1 >= b->expect) {
-        now = tool_now_ns() - b->t0_ns;
-        b->last_report_ns = now;
+    if (tool_reports_add(&b->rep, (uint64_t)(uintptr_t)d->opaque, d->err != 0)) {
+        b->first_err = d->err;
+        snprintf(b->first_errstr, sizeof(b->first_errstr), "%s: %s", kc_err_name(d->err),
+                 d->errstr ? d->errstr : kc_err_str(d->err));
     }
-    if (d->err) {
-        if (!b->failed++) {
-            b->first_err = d->err;
-            snprintf(b->first_errstr, sizeof(b->first_errstr), "%s: %s", kc_err_name(d->err),
-                     d->errstr ? d->errstr : kc_err_str(d->err));
-        }
-        return;
-    }
-    b->delivered++;
-    if (sent) tool_hist_add(&b->lat, now + 1 > sent ? now + 1 - sent : 0);
 }
 
 typedef struct produce_opts {
@@ -148,11 +133,12 @@ static const char *produce_all(bench_produce_t *b, const produce_opts_t *o,
         kc_err_t e;
         rec.value = tool_bench_value(payload, (size_t)o->size, i);
         for (;;) {
-            rec.opaque = (void *)(uintptr_t)tool_lat_stamp(i, b->t0_ns);
+            rec.opaque = (void *)(uintptr_t)tool_lat_stamp(i, b->rep.t0_ns);
             e = kc_produce(b->p, &rec, 0);
             if (e != KC_ERR__QUEUE_FULL) break;
             kc_poll(b->p, 1);
-            tool_progress_tick(pr, b->delivered, -1, *queued - b->delivered - b->failed);
+            tool_progress_tick(pr, b->rep.delivered, -1,
+                               *queued - b->rep.delivered - b->rep.failed);
             if (tool_stop) return "interrupted";
         }
         if (e) {
@@ -162,7 +148,8 @@ static const char *produce_all(bench_produce_t *b, const produce_opts_t *o,
         ++*queued;
         if ((i & 1023) == 0) {
             kc_poll(b->p, 0);
-            tool_progress_tick(pr, b->delivered, -1, *queued - b->delivered - b->failed);
+            tool_progress_tick(pr, b->rep.delivered, -1,
+                               *queued - b->rep.delivered - b->rep.failed);
             if (tool_stop) return "interrupted";
         }
     }
@@ -217,19 +204,20 @@ static int run(kc_conf_t *conf, const produce_opts_t *o)
     tool_progress_start(&pr, CMD, "delivered", (size_t)o->size, o->quiet);
     double cpu0 = tool_cpu_sec();
     long long queued = 0;
-    b.expect = o->count;
-    b.t0_ns = tool_now_ns();
+    b.rep.expect = o->count;
+    b.rep.t0_ns = tool_now_ns();
     const char *error = produce_all(&b, o, payload, &pr, &queued);
-    b.expect = queued; /* fewer when produce_all stopped early */
+    b.rep.expect = queued; /* fewer when produce_all stopped early */
     /* The clock runs until the last report: every record must be answered. */
-    while (b.delivered + b.failed < queued && !tool_stop) {
+    while (b.rep.delivered + b.rep.failed < queued && !tool_stop) {
         kc_poll(b.p, 100);
-        tool_progress_tick(&pr, b.delivered, -1, queued - b.delivered - b.failed);
+        tool_progress_tick(&pr, b.rep.delivered, -1, queued - b.rep.delivered - b.rep.failed);
     }
     if (!error && tool_stop) error = "interrupted";
-    double secs = (double)(b.last_report_ns ? b.last_report_ns : tool_now_ns() - b.t0_ns) / 1e9;
+    double secs =
+        (double)(b.rep.last_report_ns ? b.rep.last_report_ns : tool_now_ns() - b.rep.t0_ns) / 1e9;
     double cpu = tool_cpu_sec() - cpu0;
-    if (!error && b.failed) error = b.first_errstr;
+    if (!error && b.rep.failed) error = b.first_errstr;
     kc_producer_destroy(b.p, tool_stop ? 0 : 10000);
 
     tool_bench_result_t r = {
@@ -237,13 +225,13 @@ static int run(kc_conf_t *conf, const produce_opts_t *o)
         .client = "kc",
         .topic = o->topic,
         .record_bytes = (size_t)o->size,
-        .records = b.delivered,
-        .errors = b.failed + (queued < o->count ? o->count - queued : 0),
-        .bytes = b.delivered * o->size,
+        .records = b.rep.delivered,
+        .errors = b.rep.failed + (queued < o->count ? o->count - queued : 0),
+        .bytes = b.rep.delivered * o->size,
         .seconds = secs,
         .cpu_s = cpu,
         .rss_kb = tool_peak_rss_kb(),
-        .lat = &b.lat,
+        .lat = &b.rep.lat,
         .lat_what = "kc_produce() to delivery report, 1 record in 16",
         .error = error,
     };

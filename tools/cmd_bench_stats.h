@@ -35,14 +35,42 @@ uint64_t tool_now_ns(void);
  * twins, which made the clients look closer than they are. 1 in 16 still
  * gives tens of thousands of samples per run for the percentiles. */
 #define TOOL_LAT_SAMPLE 16
+
+double tool_now_sec(void);
+int64_t tool_wall_ms(void);
 /* What record i carries as its opaque: its send time (ns since t0) + 1 when
  * it is sampled, else 0. */
 static inline uint64_t tool_lat_stamp(long long i, uint64_t t0_ns)
 {
     return i % TOOL_LAT_SAMPLE == 0 ? tool_now_ns() - t0_ns + 1 : 0;
 }
-double tool_now_sec(void);
-int64_t tool_wall_ms(void);
+
+/* The delivery reports of a timed produce run, counted the same way by both
+ * benchmark twins. */
+typedef struct tool_reports {
+    uint64_t t0_ns;          /* when timing started */
+    uint64_t last_report_ns; /* since t0, of the run's last report */
+    long long expect;        /* reports that end the run */
+    long long delivered, failed;
+    tool_hist_t lat; /* of the sampled records delivered */
+} tool_reports_t;
+
+/* Counts one report of a record whose opaque was `sent` (tool_lat_stamp).
+ * The clock is read only for a sampled record and for the run's last report.
+ * Returns 1 on the run's first failure, so the caller keeps its message. */
+static inline int tool_reports_add(tool_reports_t *r, uint64_t sent, int failed)
+{
+    uint64_t now = 0;
+    if (sent || r->delivered + r->failed + 1 >= r->expect) {
+        now = tool_now_ns() - r->t0_ns;
+        r->last_report_ns = now;
+    }
+    if (failed) return r->failed++ == 0;
+    r->delivered++;
+    if (sent) tool_hist_add(&r->lat, now + 1 > sent ? now + 1 - sent : 0);
+    return 0;
+}
+
 /* The process's user + system CPU seconds so far. */
 double tool_cpu_sec(void);
 /* Peak resident set size (VmHWM) in kB, -1 if unknown. */

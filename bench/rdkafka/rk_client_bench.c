@@ -153,11 +153,8 @@ static int report(const opts_t *o, const char *test, long long records, long lon
 
 typedef struct produce_state {
     int warming; /* the warm-up record's report is not counted */
-    uint64_t t0_ns, last_report_ns;
-    long long expect; /* records timed: the last report ends the run */
-    long long delivered, failed;
+    tool_reports_t rep;
     char first_err[256];
-    tool_hist_t lat;
 } produce_state_t;
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -168,21 +165,9 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
         if (m->err) st->warming = -1;
         return;
     }
-    /* The clock only for sampled records and for the last report, as in
-     * kc bench produce (TOOL_LAT_SAMPLE). */
-    uint64_t sent = (uint64_t)(uintptr_t)m->_private, now = 0;
-    if (sent || st->delivered + st->failed + 1 >= st->expect) {
-        now = tool_now_ns() - st->t0_ns;
-        st->last_report_ns = now;
-    }
-    if (m->err) {
-        if (!st->failed++)
-            snprintf(st->first_err, sizeof(st->first_err), "%s: %s", rd_kafka_err2name(m->err),
-                     rd_kafka_err2str(m->err));
-        return;
-    }
-    st->delivered++;
-    if (sent) tool_hist_add(&st->lat, now + 1 > sent ? now + 1 - sent : 0);
+    if (tool_reports_add(&st->rep, (uint64_t)(uintptr_t)m->_private, m->err != 0))
+        snprintf(st->first_err, sizeof(st->first_err), "%s: %s", rd_kafka_err2name(m->err),
+                 rd_kafka_err2str(m->err));
 }
 
 static int run_produce(opts_t *o)
@@ -222,8 +207,8 @@ static int run_produce(opts_t *o)
     static char why[300];
     long long queued = 0;
     double cpu0 = tool_cpu_sec();
-    st.expect = o->count;
-    st.t0_ns = tool_now_ns();
+    st.rep.expect = o->count;
+    st.rep.t0_ns = tool_now_ns();
     for (long long i = 0; i < o->count && !error; i++) {
         for (;;) {
             rd_kafka_resp_err_t e = rd_kafka_producev(
@@ -233,7 +218,8 @@ static int run_produce(opts_t *o)
                 RD_KAFKA_V_VALUE((void *)tool_bench_value(payload, (size_t)o->size, i),
                                  (size_t)o->size),
                 RD_KAFKA_V_MSGFLAGS(o->copy ? RD_KAFKA_MSG_F_COPY : 0),
-                RD_KAFKA_V_OPAQUE((void *)(uintptr_t)tool_lat_stamp(i, st.t0_ns)), RD_KAFKA_V_END);
+                RD_KAFKA_V_OPAQUE((void *)(uintptr_t)tool_lat_stamp(i, st.rep.t0_ns)),
+                RD_KAFKA_V_END);
             if (e == RD_KAFKA_RESP_ERR_NO_ERROR) break;
             if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                 snprintf(why, sizeof(why), "producev: %s", rd_kafka_err2str(e));
@@ -241,28 +227,32 @@ static int run_produce(opts_t *o)
                 break;
             }
             rd_kafka_poll(rk, 1);
-            tool_progress_tick(&pr, st.delivered, -1, queued - st.delivered - st.failed);
+            tool_progress_tick(&pr, st.rep.delivered, -1,
+                               queued - st.rep.delivered - st.rep.failed);
         }
         if (error) break;
         queued++;
         if ((i & 1023) == 0) {
             rd_kafka_poll(rk, 0);
-            tool_progress_tick(&pr, st.delivered, -1, queued - st.delivered - st.failed);
+            tool_progress_tick(&pr, st.rep.delivered, -1,
+                               queued - st.rep.delivered - st.rep.failed);
         }
     }
-    st.expect = queued; /* fewer when the loop stopped early */
-    while (st.delivered + st.failed < queued) {
+    st.rep.expect = queued; /* fewer when the loop stopped early */
+    while (st.rep.delivered + st.rep.failed < queued) {
         rd_kafka_poll(rk, 100);
-        tool_progress_tick(&pr, st.delivered, -1, queued - st.delivered - st.failed);
+        tool_progress_tick(&pr, st.rep.delivered, -1, queued - st.rep.delivered - st.rep.failed);
     }
-    double secs = (double)(st.last_report_ns ? st.last_report_ns : tool_now_ns() - st.t0_ns) / 1e9;
+    double secs =
+        (double)(st.rep.last_report_ns ? st.rep.last_report_ns : tool_now_ns() - st.rep.t0_ns) /
+        1e9;
     double cpu = tool_cpu_sec() - cpu0;
-    if (!error && st.failed) error = st.first_err;
+    if (!error && st.rep.failed) error = st.first_err;
     rd_kafka_flush(rk, 10000);
     rd_kafka_destroy(rk);
     free(payload);
-    return report(o, "produce", st.delivered, st.failed + (o->count - queued),
-                  st.delivered * o->size, secs, cpu, &st.lat,
+    return report(o, "produce", st.rep.delivered, st.rep.failed + (o->count - queued),
+                  st.rep.delivered * o->size, secs, cpu, &st.rep.lat,
                   "producev() to delivery report, 1 record in 16", error);
 }
 
