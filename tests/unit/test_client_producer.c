@@ -379,6 +379,107 @@ static void test_compressed_by_producer(void **state)
     tp_drs_free(&drs);
 }
 
+/* A purge that comes while a producing thread compresses a batch: the
+ * batch is not freed under that thread; it is reported purged once the
+ * compression ends, and nothing else is lost. */
+typedef struct slow_batches {
+    kc_producer_t *p;
+    const char *topic;
+    int n;
+} slow_batches_t;
+
+static void *produce_slow_batches(void *arg)
+{
+    slow_batches_t *a = arg;
+    char val[1001];
+    for (int i = 1; i <= a->n; i++) {
+        /* Text gzip takes its time over (level 9): the window the purge hits. */
+        snprintf(val, sizeof(val), "%0*d", 1000, i * 7919);
+        if (tp_produce(a->p, a->topic, 0, NULL, val, i) != 0) break;
+        /* Batch 1 on the wire before batch 2 closes, so that batch 3 is
+         * the one this thread compresses. */
+        while (i == 500 && atomic_load(&prod_of(a->p)->stat_batches) < 2)
+            usleep(100);
+    }
+    return NULL;
+}
+
+/* Whether partition 0's ready queue holds a batch a producing thread is
+ * compressing. */
+static int compressing_now(kc_producer_t *p, const char *topic)
+{
+    prod_t *in = prod_of(p);
+    int found = 0;
+    pthread_rwlock_rdlock(&in->topics_lock);
+    prod_topic_t *t = util_hmap_gets(&in->topics, topic);
+    if (t) {
+        pthread_mutex_lock(&t->lock);
+        prod_part_t *pp = t->npart > 0 ? t->parts[0] : NULL;
+        pthread_mutex_unlock(&t->lock);
+        if (pp) {
+            pthread_mutex_lock(&pp->lock);
+            prod_batch_t *b;
+            TAILQ_FOREACH(b, &pp->ready, link)
+            found |= b->compressing;
+            pthread_mutex_unlock(&pp->lock);
+        }
+    }
+    pthread_rwlock_unlock(&in->topics_lock);
+    return found;
+}
+
+static void test_purge_while_compressing(void **state)
+{
+    (void)state;
+    const char *topic = "prod-purge-compressing";
+    assert_int_equal(tp_create_topic(broker.addr, topic, 1, NULL, NULL), 0);
+    tp_drs_t drs = {0};
+    const char *props[] = {"compression.type",
+                           "gzip",
+                           "compression.level",
+                           "9",
+                           "batch.num.messages",
+                           "500",
+                           "linger.ms",
+                           "5",
+                           "max.in.flight.requests.per.connection",
+                           "1",
+                           NULL};
+    kc_producer_t *p = tp_producer(broker.addr, &drs, props);
+    assert_non_null(p);
+    assert_int_equal(tp_produce(p, topic, 0, NULL, "warm-up", 0), 0);
+    assert_int_equal(kc_flush(p, 30000), 0);
+    assert_int_equal(kill(broker.pid, SIGSTOP), 0);
+    /* Batch 1 goes (and hangs), batch 2 waits, batch 3 is compressed by the
+     * thread that closes it. */
+    slow_batches_t a = {p, topic, 1500};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, produce_slow_batches, &a), 0);
+    int seen = 0;
+    for (int i = 0; i < 200000 && !seen; i++) {
+        seen = compressing_now(p, topic);
+        if (!seen) usleep(50);
+    }
+    assert_true(seen);
+    assert_int_equal(kc_purge(p, KC_PURGE_F_QUEUE), 0);
+    pthread_join(th, NULL);
+    assert_int_equal(kill(broker.pid, SIGCONT), 0);
+    assert_int_equal(kc_flush(p, 30000), 0);
+    /* Every record reported once: batch 1 written, batches 2 and 3 purged. */
+    assert_int_equal(drs.n, 1501);
+    int ok = 0, purged = 0;
+    for (int i = 1; i < drs.n; i++) {
+        if (drs.v[i].err == 0)
+            ok++;
+        else if (drs.v[i].err == KC_ERR__PURGED)
+            purged++;
+    }
+    assert_int_equal(ok, 500);
+    assert_int_equal(purged, 1000);
+    kc_producer_destroy(p, 5000);
+    tp_drs_free(&drs);
+}
+
 /* Headers, null values, explicit timestamps, copy-in versus hand-over. */
 static int freed;
 static void free_value(void *value, void *opaque)
@@ -635,6 +736,7 @@ int main(void)
         cmocka_unit_test(test_batch_limits),
         cmocka_unit_test(test_compression),
         cmocka_unit_test(test_compressed_by_producer),
+        cmocka_unit_test(test_purge_while_compressing),
         cmocka_unit_test(test_record_fields),
         cmocka_unit_test(test_log_append_time),
         cmocka_unit_test(test_acks0),
