@@ -3,7 +3,9 @@
  *   prod_batch.c   batches: a record-batch buffer plus a compact array of
  *                  per-record report data; recycled through a free list
  *   prod_accum.c   application threads: topics, partitions, kc_produce's
- *                  append into the partition's open batch, backpressure
+ *                  append into the partition's open batch, backpressure;
+ *                  compresses the batch a call closes when the sender is
+ *                  behind (outside every lock)
  *   prod_sender.c  the I/O thread: closes batches (linger.ms, size, flush),
  *                  groups them per leader into ProduceRequests, handles the
  *                  responses, retries and time-outs
@@ -17,7 +19,8 @@
  *                         is added
  *   topic->lock           the topic's partition count and array, its pending
  *                         queue (records waiting for metadata), sticky choice
- *   part->lock            the partition's open batch and ready queue
+ *   part->lock            the partition's open batch and ready queue, and
+ *                         a queued batch's finished / compressing state
  *   dr_lock               the delivery-report queue (cond dr_cond)
  *   space_lock            waiters for queue room (cond space_cond)
  *   free_lock             recycled batches
