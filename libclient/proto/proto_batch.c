@@ -132,6 +132,9 @@ int proto_batch_builder_begin(proto_batch_builder_t *b, proto_wbuf_t *out,
     b->count = 0;
     b->last_offset_delta = -1;
     b->finished = 0;
+    b->crc_as_appended = params->crc_as_appended;
+    b->records_crc = 0;
+    b->crc_done = b->start + PROTO_BATCH_HEADER_SIZE;
     if (proto_wbuf_skip(out, PROTO_BATCH_HEADER_SIZE) == (size_t)-1) return KC_ERR__NO_MEMORY;
     return 0;
 }
@@ -215,6 +218,14 @@ static inline uint8_t *put_bytes_field(uint8_t *p, const void *data, int32_t len
     return p;
 }
 
+/* Checksums the records appended since the last call (crc_as_appended). */
+static void crc_catch_up(proto_batch_builder_t *b)
+{
+    b->records_crc =
+        proto_crc32c(b->records_crc, b->out->data + b->crc_done, b->out->len - b->crc_done);
+    b->crc_done = b->out->len;
+}
+
 /* The producer's per-record path: sizes computed once, the length prefix
  * written first, every field stored straight into the buffer. */
 static inline int append_record(proto_batch_builder_t *b, int32_t offset_delta, int64_t timestamp,
@@ -253,6 +264,7 @@ static inline int append_record(proto_batch_builder_t *b, int32_t offset_delta, 
         p = put_bytes_field(p, headers[i].value.ptr, headers[i].value.len);
     }
     w->len += total;
+    if (b->crc_as_appended && w->len - b->crc_done >= PROTO_BATCH_CRC_STEP) crc_catch_up(b);
 
     if (b->count == 0 && b->ts_from_first) b->base_timestamp = timestamp;
     if (timestamp > b->max_timestamp) b->max_timestamp = timestamp;
@@ -332,7 +344,18 @@ int proto_batch_builder_finish(proto_batch_builder_t *b, int codec, int level,
     proto_st_be16(p + OFF_PRODUCER_EPOCH, (uint16_t)b->producer_epoch);
     proto_st_be32(p + OFF_BASE_SEQUENCE, (uint32_t)b->base_sequence);
     proto_st_be32(p + OFF_RECORD_COUNT, (uint32_t)b->count);
-    restamp_crc(p, size);
+    size_t records_at = b->start + PROTO_BATCH_HEADER_SIZE;
+    if (codec == PROTO_CODEC_NONE && b->crc_as_appended && b->crc_done > records_at) {
+        /* The records were checksummed as they came; add the header's CRC
+         * in front of theirs. */
+        crc_catch_up(b);
+        uint32_t header_crc = proto_crc32c(0, p + PROTO_BATCH_CRC_START,
+                                           PROTO_BATCH_HEADER_SIZE - PROTO_BATCH_CRC_START);
+        proto_st_be32(p + OFF_CRC, proto_crc32c_combine(header_crc, b->records_crc,
+                                                        size - PROTO_BATCH_HEADER_SIZE));
+    } else {
+        restamp_crc(p, size);
+    }
     b->finished = 1;
     return 0;
 }

@@ -101,13 +101,25 @@ typedef struct proto_batch_params {
     int32_t base_sequence;          /* -1 unless idempotent */
     int16_t attributes;     /* TRANSACTIONAL, CONTROL, LOG_APPEND_TIME; the codec comes at finish */
     int64_t base_timestamp; /* PROTO_BATCH_TS_FIRST, or a fixed base */
+    /* Checksum the records every PROTO_BATCH_CRC_STEP bytes as they are
+     * appended, while they are still in cache, instead of in one pass over
+     * the whole batch at finish(), which reads a megabyte batch back from
+     * memory. For batches that stay uncompressed (the CRC of a compressed
+     * batch covers the compressed bytes, so this would be wasted). */
+    int crc_as_appended;
 } proto_batch_params_t;
 
 #define PROTO_BATCH_PARAMS_INIT                                                                  \
     {                                                                                            \
         .base_offset = 0, .partition_leader_epoch = -1, .producer_id = -1, .producer_epoch = -1, \
-        .base_sequence = -1, .attributes = 0, .base_timestamp = PROTO_BATCH_TS_FIRST             \
+        .base_sequence = -1, .attributes = 0, .base_timestamp = PROTO_BATCH_TS_FIRST,            \
+        .crc_as_appended = 0                                                                     \
     }
+
+/* Record bytes checksummed at a time with crc_as_appended: still in the L2
+ * cache, and enough for the CRC's three interleaved 8 KiB lanes (a smaller
+ * step falls back to its short lanes: 10% slower in bench_batch). */
+#define PROTO_BATCH_CRC_STEP 24576
 
 /* Appends one batch straight into a caller's buffer.
  *
@@ -137,6 +149,9 @@ typedef struct proto_batch_builder {
     int16_t attributes;
     int ts_from_first; /* base_timestamp is taken from the first record */
     int finished;
+    int crc_as_appended;
+    uint32_t records_crc; /* CRC-32C of out->data[start + header .. crc_done) */
+    size_t crc_done;
 } proto_batch_builder_t;
 
 /* Returns 0, or KC_ERR__NO_MEMORY when `out` cannot grow. */

@@ -15,6 +15,11 @@
  * Uses SSE4.2 (x86-64) or the ARMv8 CRC extension when the CPU has them,
  * chosen once at first use; a table fallback elsewhere. */
 uint32_t proto_crc32c(uint32_t crc, const void *data, size_t len);
+/* The CRC-32C of A||B from crc_a = CRC-32C(A), crc_b = CRC-32C(B) and B's
+ * length, without reading either: O(log len_b) small multiplications. Lets a
+ * producer checksum records while they are in cache and add the header's
+ * CRC later. */
+uint32_t proto_crc32c_combine(uint32_t crc_a, uint32_t crc_b, size_t len_b);
 /* The implementation in use: "sse4.2", "armv8-crc" or "table". */
 const char *proto_crc32c_impl(void);
 /* The portable table implementation, for tests and benchmarks to compare. */

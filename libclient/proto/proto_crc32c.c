@@ -40,6 +40,8 @@
 #define CRC32C_SHORT 256
 
 static uint32_t crc32c_table[8][256];
+/* crc32c_x2k[k] = x^(2^k) mod P, for shifting a register by any length. */
+static uint32_t crc32c_x2k[67];
 /* crc32c_shift_long[k][b]: the register (b << 8k) advanced over LONG zero bytes. */
 static uint32_t crc32c_shift_long[4][256];
 static uint32_t crc32c_shift_short[4][256];
@@ -72,6 +74,18 @@ static void crc32c_build_shift(uint32_t table[4][256], size_t n)
     }
 }
 
+/* a * b mod P. Polynomials are in the register's reflected order (bit 31 is
+ * x^0), so multiplying by x is a right shift that folds x^32 back as POLY. */
+static uint32_t crc32c_mulmod(uint32_t a, uint32_t b)
+{
+    uint32_t prod = 0;
+    for (uint32_t bit = 1u << 31; bit; bit >>= 1) {
+        if (a & bit) prod ^= b;
+        b = (b >> 1) ^ ((b & 1) ? CRC32C_POLY : 0);
+    }
+    return prod;
+}
+
 static void crc32c_init_tables(void)
 {
     for (uint32_t b = 0; b < 256; b++) {
@@ -87,6 +101,9 @@ static void crc32c_init_tables(void)
             crc32c_table[k][b] = c;
         }
     }
+    crc32c_x2k[0] = 1u << 30; /* x^1: the register's top bit is x^0 */
+    for (int k = 1; k < 67; k++)
+        crc32c_x2k[k] = crc32c_mulmod(crc32c_x2k[k - 1], crc32c_x2k[k - 1]);
     crc32c_build_shift(crc32c_shift_long, CRC32C_LONG);
     crc32c_build_shift(crc32c_shift_short, CRC32C_SHORT);
 }
@@ -121,6 +138,19 @@ static uint32_t crc32c_sw_raw(uint32_t reg, const uint8_t *p, size_t len)
     while (len--)
         reg = crc32c_table[0][(reg ^ *p++) & 0xff] ^ (reg >> 8);
     return reg;
+}
+
+uint32_t proto_crc32c_combine(uint32_t crc_a, uint32_t crc_b, size_t len_b)
+{
+    pthread_once(&crc32c_tables_once, crc32c_init_tables);
+    /* Running a register over n zero bytes multiplies it by x^(8n); the pre-
+     * and post-inversions of A's and B's CRCs cancel out (zlib's identity). */
+    uint32_t reg = crc_a;
+    int k = 3; /* x^8: one byte */
+    for (uint64_t n = len_b; n; n >>= 1, k++) {
+        if (n & 1) reg = crc32c_mulmod(crc32c_x2k[k], reg);
+    }
+    return reg ^ crc_b;
 }
 
 uint32_t proto_crc32c_sw(uint32_t crc, const void *data, size_t len)

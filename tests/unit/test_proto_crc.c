@@ -131,6 +131,33 @@ static void test_incremental_equals_one_shot(void **state)
     free(buf);
 }
 
+/* combine(CRC(A), CRC(B), |B|) == CRC(A||B) at every kind of split, and the
+ * bitwise definition agrees, so combine is checked against no shared code. */
+static void test_combine_equals_concatenation(void **state)
+{
+    size_t len = 70000;
+    uint8_t *buf = malloc(len);
+    assert_non_null(buf);
+    fill_random(buf, len, 7);
+    uint32_t whole = crc32c_bitwise(buf, len);
+    const size_t splits[] = {0, 1, 2, 40, 61, 4095, 4096, 4097, 65536, 69999, 70000};
+    for (size_t i = 0; i < sizeof(splits) / sizeof(splits[0]); i++) {
+        size_t a = splits[i];
+        uint32_t ca = proto_crc32c(0, buf, a);
+        uint32_t cb = proto_crc32c(0, buf + a, len - a);
+        assert_int_equal(proto_crc32c_combine(ca, cb, len - a), whole);
+    }
+    /* Three pieces, combined left to right. */
+    uint32_t c = proto_crc32c(0, buf, 100);
+    c = proto_crc32c_combine(c, proto_crc32c(0, buf + 100, 30000), 30000);
+    c = proto_crc32c_combine(c, proto_crc32c(0, buf + 30100, len - 30100), len - 30100);
+    assert_int_equal(c, whole);
+    /* Nothing after A leaves it as it is. */
+    assert_int_equal(proto_crc32c_combine(0x12345678u, 0, 0), 0x12345678u);
+    free(buf);
+    (void)state;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -139,6 +166,7 @@ int main(void)
         cmocka_unit_test(test_every_small_length),
         cmocka_unit_test(test_large_buffers),
         cmocka_unit_test(test_incremental_equals_one_shot),
+        cmocka_unit_test(test_combine_equals_concatenation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
