@@ -6,7 +6,6 @@
  * are per second of this thread's CPU time (one core), best of 5 rounds.
  *
  *   bench_batch [--json] [--time SECONDS] [--batch BYTES] [--codec NAME] [--size N]
- *               [--crc-at-finish]
  *
  * --codec and --size run only the cases with that codec or record size.
  * Prints one line per case; with --json, the same again as one JSON object
@@ -65,7 +64,6 @@ static void fill_values(uint8_t *buf, size_t len)
 #define VALUE_POOL (1 << 20)
 
 static uint8_t *values;
-static int crc_at_finish; /* --crc-at-finish: one CRC pass at finish, as before 2026-12-08 */
 
 static int records_per_batch(size_t record_size, size_t batch_bytes)
 {
@@ -80,11 +78,7 @@ static size_t build_one(proto_wbuf_t *w, proto_wbuf_t *scratch, int n, size_t si
 {
     proto_batch_builder_t b;
     proto_wbuf_reset(w);
-    proto_batch_params_t params = PROTO_BATCH_PARAMS_INIT;
-    /* As kc's producer builds: uncompressed batches are checksummed as the
-     * records are appended. */
-    params.crc_as_appended = codec == PROTO_CODEC_NONE && !crc_at_finish;
-    if (proto_batch_builder_begin(&b, w, &params)) exit(1);
+    if (proto_batch_builder_begin(&b, w, NULL)) exit(1);
     size_t at = 0;
     for (int i = 0; i < n; i++) {
         if (at + size > VALUE_POOL) at = 0;
@@ -244,8 +238,6 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) {
             json = 1;
-        } else if (!strcmp(argv[i], "--crc-at-finish")) {
-            crc_at_finish = 1;
         } else if (!strcmp(argv[i], "--time") && i + 1 < argc) {
             min_sec = atof(argv[++i]);
         } else if (!strcmp(argv[i], "--batch") && i + 1 < argc) {
@@ -261,7 +253,7 @@ int main(int argc, char **argv)
         } else {
             fprintf(stderr,
                     "usage: %s [--json] [--time SECONDS] [--batch BYTES] [--codec NAME] "
-                    "[--size N] [--crc-at-finish]\n",
+                    "[--size N]\n",
                     argv[0]);
             return 2;
         }

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "producer/prod_int.h"
-#include "proto_compress.h"
 
 /* Recycled batches kept at most, by count and by buffer memory: enough for
  * the in-flight window of a few brokers without holding on to memory after
@@ -66,8 +65,6 @@ prod_batch_t *prod_batch_new(prod_t *p, prod_topic_t *t, int32_t partition)
     batch_reset(b, t, partition);
     proto_wbuf_reset(&b->buf);
     proto_batch_params_t params = PROTO_BATCH_PARAMS_INIT;
-    /* Uncompressed batches are checksummed while their records are in cache. */
-    params.crc_as_appended = p->conf->compression_type == PROTO_CODEC_NONE;
     if (proto_batch_builder_begin(&b->bld, &b->buf, &params) != 0) {
         proto_wbuf_free(&b->buf);
         free(b->meta);

@@ -90,25 +90,43 @@ static void restamp_crc(uint8_t *p, size_t len)
     proto_st_be32(p + OFF_CRC, batch_crc(p, len));
 }
 
+/* Replaces the header bytes p[at .. at + n) with repl[0 .. n) and updates the
+ * CRC without reading the records: the CRC is linear, so it changes by the
+ * CRC (from a zero register) of old XOR new, carried past the len - (at + n)
+ * bytes that follow them. at >= PROTO_BATCH_CRC_START. */
+static void patch_header(uint8_t *p, size_t len, size_t at, const uint8_t *repl, size_t n)
+{
+    uint8_t diff[PROTO_BATCH_HEADER_SIZE];
+    for (size_t i = 0; i < n; i++)
+        diff[i] = p[at + i] ^ repl[i];
+    memcpy(p + at, repl, n);
+    uint32_t from_zero = ~proto_crc32c(0xffffffffu, diff, n);
+    uint32_t change = proto_crc32c_combine(from_zero, 0, len - (at + n));
+    proto_st_be32(p + OFF_CRC, proto_ld_be32(p + OFF_CRC) ^ change);
+}
+
 void proto_batch_set_producer(void *data, size_t len, int64_t producer_id, int16_t producer_epoch,
                               int32_t base_sequence)
 {
     uint8_t *p = data;
     if (len < PROTO_BATCH_HEADER_SIZE) return;
-    proto_st_be64(p + OFF_PRODUCER_ID, (uint64_t)producer_id);
-    proto_st_be16(p + OFF_PRODUCER_EPOCH, (uint16_t)producer_epoch);
-    proto_st_be32(p + OFF_BASE_SEQUENCE, (uint32_t)base_sequence);
-    restamp_crc(p, len);
+    uint8_t f[14]; /* producerId, producerEpoch, baseSequence: adjacent */
+    proto_st_be64(f, (uint64_t)producer_id);
+    proto_st_be16(f + 8, (uint16_t)producer_epoch);
+    proto_st_be32(f + 10, (uint32_t)base_sequence);
+    patch_header(p, len, OFF_PRODUCER_ID, f, sizeof(f));
 }
 
 void proto_batch_set_log_append_time(void *data, size_t len, int64_t timestamp)
 {
     uint8_t *p = data;
     if (len < PROTO_BATCH_HEADER_SIZE) return;
-    uint16_t attrs = proto_ld_be16(p + OFF_ATTRIBUTES) | PROTO_BATCH_ATTR_LOG_APPEND_TIME;
-    proto_st_be16(p + OFF_ATTRIBUTES, attrs);
-    proto_st_be64(p + OFF_MAX_TIMESTAMP, (uint64_t)timestamp);
-    restamp_crc(p, len);
+    /* attributes .. maxTimestamp, with lastOffsetDelta and baseTimestamp kept */
+    uint8_t f[OFF_MAX_TIMESTAMP + 8 - OFF_ATTRIBUTES];
+    memcpy(f, p + OFF_ATTRIBUTES, sizeof(f));
+    proto_st_be16(f, proto_ld_be16(f) | PROTO_BATCH_ATTR_LOG_APPEND_TIME);
+    proto_st_be64(f + (OFF_MAX_TIMESTAMP - OFF_ATTRIBUTES), (uint64_t)timestamp);
+    patch_header(p, len, OFF_ATTRIBUTES, f, sizeof(f));
 }
 
 /* ---- Builder ------------------------------------------------------------------ */
@@ -132,9 +150,6 @@ int proto_batch_builder_begin(proto_batch_builder_t *b, proto_wbuf_t *out,
     b->count = 0;
     b->last_offset_delta = -1;
     b->finished = 0;
-    b->crc_as_appended = params->crc_as_appended;
-    b->records_crc = 0;
-    b->crc_done = b->start + PROTO_BATCH_HEADER_SIZE;
     if (proto_wbuf_skip(out, PROTO_BATCH_HEADER_SIZE) == (size_t)-1) return KC_ERR__NO_MEMORY;
     return 0;
 }
@@ -218,14 +233,6 @@ static inline uint8_t *put_bytes_field(uint8_t *p, const void *data, int32_t len
     return p;
 }
 
-/* Checksums the records appended since the last call (crc_as_appended). */
-static void crc_catch_up(proto_batch_builder_t *b)
-{
-    b->records_crc =
-        proto_crc32c(b->records_crc, b->out->data + b->crc_done, b->out->len - b->crc_done);
-    b->crc_done = b->out->len;
-}
-
 /* The producer's per-record path: sizes computed once, the length prefix
  * written first, every field stored straight into the buffer. */
 static inline int append_record(proto_batch_builder_t *b, int32_t offset_delta, int64_t timestamp,
@@ -264,7 +271,6 @@ static inline int append_record(proto_batch_builder_t *b, int32_t offset_delta, 
         p = put_bytes_field(p, headers[i].value.ptr, headers[i].value.len);
     }
     w->len += total;
-    if (b->crc_as_appended && w->len - b->crc_done >= PROTO_BATCH_CRC_STEP) crc_catch_up(b);
 
     if (b->count == 0 && b->ts_from_first) b->base_timestamp = timestamp;
     if (timestamp > b->max_timestamp) b->max_timestamp = timestamp;
@@ -344,18 +350,7 @@ int proto_batch_builder_finish(proto_batch_builder_t *b, int codec, int level,
     proto_st_be16(p + OFF_PRODUCER_EPOCH, (uint16_t)b->producer_epoch);
     proto_st_be32(p + OFF_BASE_SEQUENCE, (uint32_t)b->base_sequence);
     proto_st_be32(p + OFF_RECORD_COUNT, (uint32_t)b->count);
-    size_t records_at = b->start + PROTO_BATCH_HEADER_SIZE;
-    if (codec == PROTO_CODEC_NONE && b->crc_as_appended && b->crc_done > records_at) {
-        /* The records were checksummed as they came; add the header's CRC
-         * in front of theirs. */
-        crc_catch_up(b);
-        uint32_t header_crc = proto_crc32c(0, p + PROTO_BATCH_CRC_START,
-                                           PROTO_BATCH_HEADER_SIZE - PROTO_BATCH_CRC_START);
-        proto_st_be32(p + OFF_CRC, proto_crc32c_combine(header_crc, b->records_crc,
-                                                        size - PROTO_BATCH_HEADER_SIZE));
-    } else {
-        restamp_crc(p, size);
-    }
+    restamp_crc(p, size);
     b->finished = 1;
     return 0;
 }

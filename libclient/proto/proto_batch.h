@@ -74,7 +74,9 @@ int proto_batch_verify_crc(const void *data, size_t len);
 void proto_batch_set_base_offset(void *data, int64_t base_offset);
 void proto_batch_set_partition_leader_epoch(void *data, int32_t epoch);
 
-/* Patch fields inside the CRC and recompute it; data[0..len) is one whole
+/* Patch fields inside the CRC and update it for the change, without reading
+ * the records (proto_crc32c_combine): a megabyte batch costs the same as a
+ * small one, and a CRC that was wrong stays wrong. data[0..len) is one whole
  * batch. set_producer re-stamps a batch for a retry after an epoch bump;
  * set_log_append_time is the broker's message.timestamp.type=LogAppendTime. */
 void proto_batch_set_producer(void *data, size_t len, int64_t producer_id, int16_t producer_epoch,
@@ -101,25 +103,13 @@ typedef struct proto_batch_params {
     int32_t base_sequence;          /* -1 unless idempotent */
     int16_t attributes;     /* TRANSACTIONAL, CONTROL, LOG_APPEND_TIME; the codec comes at finish */
     int64_t base_timestamp; /* PROTO_BATCH_TS_FIRST, or a fixed base */
-    /* Checksum the records every PROTO_BATCH_CRC_STEP bytes as they are
-     * appended, while they are still in cache, instead of in one pass over
-     * the whole batch at finish(), which reads a megabyte batch back from
-     * memory. For batches that stay uncompressed (the CRC of a compressed
-     * batch covers the compressed bytes, so this would be wasted). */
-    int crc_as_appended;
 } proto_batch_params_t;
 
 #define PROTO_BATCH_PARAMS_INIT                                                                  \
     {                                                                                            \
         .base_offset = 0, .partition_leader_epoch = -1, .producer_id = -1, .producer_epoch = -1, \
-        .base_sequence = -1, .attributes = 0, .base_timestamp = PROTO_BATCH_TS_FIRST,            \
-        .crc_as_appended = 0                                                                     \
+        .base_sequence = -1, .attributes = 0, .base_timestamp = PROTO_BATCH_TS_FIRST             \
     }
-
-/* Record bytes checksummed at a time with crc_as_appended: still in the L2
- * cache, and enough for the CRC's three interleaved 8 KiB lanes (a smaller
- * step falls back to its short lanes: 10% slower in bench_batch). */
-#define PROTO_BATCH_CRC_STEP 24576
 
 /* Appends one batch straight into a caller's buffer.
  *
@@ -149,9 +139,6 @@ typedef struct proto_batch_builder {
     int16_t attributes;
     int ts_from_first; /* base_timestamp is taken from the first record */
     int finished;
-    int crc_as_appended;
-    uint32_t records_crc; /* CRC-32C of out->data[start + header .. crc_done) */
-    size_t crc_done;
 } proto_batch_builder_t;
 
 /* Returns 0, or KC_ERR__NO_MEMORY when `out` cannot grow. */

@@ -16,9 +16,9 @@
  * chosen once at first use; a table fallback elsewhere. */
 uint32_t proto_crc32c(uint32_t crc, const void *data, size_t len);
 /* The CRC-32C of A||B from crc_a = CRC-32C(A), crc_b = CRC-32C(B) and B's
- * length, without reading either: O(log len_b) small multiplications. Lets a
- * producer checksum records while they are in cache and add the header's
- * CRC later. */
+ * length, without reading either: O(log len_b) small multiplications. With
+ * crc_b = 0 it carries crc_a over len_b zero bytes, which is how a batch's
+ * CRC follows a patched header field without reading the records. */
 uint32_t proto_crc32c_combine(uint32_t crc_a, uint32_t crc_b, size_t len_b);
 /* The implementation in use: "sse4.2", "armv8-crc" or "table". */
 const char *proto_crc32c_impl(void);
