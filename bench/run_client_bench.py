@@ -3,7 +3,7 @@
 
     bench/run_client_bench.py [BUILD_DIR] [--rounds N] [--sizes 100,1024]
                               [--codecs none,lz4] [--mb MB] [--modes produce,consume]
-                              [--data-dir DIR] [--out FILE]
+                              [--data-dir DIR] [--pin] [--out FILE]
 
 Builds nothing: BUILD_DIR (default build/) must hold bin/kc, bin/kc-broker and
 bin/rk_client_bench (built with the project when pkg-config finds librdkafka).
@@ -32,6 +32,11 @@ each program itself from /proc/self/status at exit), and the ratios
 kc / librdkafka. Writes every run to a JSON file
 (default BUILD_DIR/bench-results/client_bench.json). A benchmark, not a test:
 it asserts nothing about time.
+
+--pin runs kc-broker on the last CPU and each client on the others (Linux
+sched_setaffinity), as when the broker is on a machine of its own. Without
+it, on a small machine the two share every core, and the broker's CPU per
+GB (the same for both clients) weighs on both clients' figures.
 """
 import argparse
 import json
@@ -102,7 +107,7 @@ class Broker:
              "--override", "listeners=PLAINTEXT://127.0.0.1:0",
              "--override", "log.dirs=" + self.datadir,
              "--override", "num.partitions=1"],
-            stdout=subprocess.PIPE, stderr=self.log, text=True)
+            stdout=subprocess.PIPE, stderr=self.log, text=True, preexec_fn=pinned("broker"))
         line = self.proc.stdout.readline()
         if not line.startswith("listening on "):
             raise RuntimeError(f"kc-broker did not start (see {self.datadir}.log): {line!r}")
@@ -121,6 +126,16 @@ class Broker:
 
 
 RK_COPY = True
+PIN = False  # --pin: broker on the last CPU, clients on the rest
+
+
+def pinned(which):
+    """preexec_fn placing a child on its CPUs under --pin (None without it)."""
+    if not PIN:
+        return None
+    cpus = sorted(os.sched_getaffinity(0))
+    want = {cpus[-1]} if which == "broker" else set(cpus[:-1])
+    return lambda: os.sched_setaffinity(0, want)
 
 
 def client_cmd(bindir, client, mode, addr, topic, count, size, props):
@@ -141,7 +156,8 @@ def client_cmd(bindir, client, mode, addr, topic, count, size, props):
 def run_client(cmd, broker, timeout=600):
     """Runs one benchmark program; its JSON line, or a dict with "error"."""
     t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=pinned("client"))
     out, err = "", ""
     while True:
         try:
@@ -285,10 +301,15 @@ def main():
                     help="librdkafka references values in place instead of copying them")
     ap.add_argument("--data-dir",
                     help="where the broker keeps its log (default BUILD_DIR/bench-data)")
+    ap.add_argument("--pin", action="store_true",
+                    help="kc-broker on the last CPU, the clients on the others")
     ap.add_argument("--out")
     args = ap.parse_args()
-    global RK_COPY
+    global RK_COPY, PIN
     RK_COPY = not args.rk_no_copy
+    PIN = args.pin
+    if PIN and len(os.sched_getaffinity(0)) < 2:
+        sys.exit("run_client_bench: --pin needs at least 2 CPUs")
     args.modes = args.modes.split(",")
 
     build = os.path.abspath(args.build)
@@ -301,12 +322,13 @@ def main():
     src = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     info = {"machine": machine(), "source": git_describe(src), "build": build,
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "mb_per_run": args.mb, "rounds": args.rounds, "rk_copy": RK_COPY,
+            "mb_per_run": args.mb, "rounds": args.rounds, "rk_copy": RK_COPY, "pin": PIN,
             "data_dir": args.data_dir or os.path.join(build, "bench-data"),
             "produce_props": dict(PRODUCE_PROPS), "consume_props": dict(CONSUME_PROPS)}
     m = info["machine"]
     print(f"machine: {m['nproc']} CPUs, {m['cpu_model']}, load {m['loadavg'][0]:.1f}; "
-          f"source {info['source']}; {args.mb} MB per run, {args.rounds} rounds", flush=True)
+          f"source {info['source']}; {args.mb} MB per run, {args.rounds} rounds"
+          + ("; broker and clients on separate CPUs (--pin)" if PIN else ""), flush=True)
 
     runs = []
     for size in [int(s) for s in args.sizes.split(",")]:
