@@ -262,18 +262,32 @@ static void conn_fail(net_conn_t *c, kc_err_t err, const char *fmt, ...)
 
 /* ---- writing ---- */
 
+/* Pieces of the output handed to one writev: a few Produce frames' headers
+ * and batches. */
+#define WRITE_IOV_MAX 32
+
 static void do_write(net_conn_t *c)
 {
     while (evbuffer_get_length(c->out) > 0) {
-        struct evbuffer_iovec v;
-        if (evbuffer_peek(c->out, -1, NULL, &v, 1) < 1) break;
-        ssize_t n = c->conf.transport->write(c->tp_ctx, c->fd, v.iov_base, v.iov_len);
+        struct evbuffer_iovec v[WRITE_IOV_MAX];
+        int nv = evbuffer_peek(c->out, -1, NULL, v, WRITE_IOV_MAX);
+        if (nv < 1) break;
+        if (nv > WRITE_IOV_MAX) nv = WRITE_IOV_MAX; /* peek counts what it could not fill */
+        struct iovec iov[WRITE_IOV_MAX];
+        size_t want = 0;
+        for (int i = 0; i < nv; i++) {
+            iov[i].iov_base = v[i].iov_base;
+            iov[i].iov_len = v[i].iov_len;
+            want += v[i].iov_len;
+        }
+        ssize_t n = c->conf.transport->writev(c->tp_ctx, c->fd, iov, nv);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) break;
             conn_fail(c, KC_ERR__TRANSPORT, "write failed: %s", strerror(errno));
             return;
         }
         evbuffer_drain(c->out, (size_t)n);
+        if ((size_t)n < want) break; /* the socket is full: wait to be told */
     }
     if (evbuffer_get_length(c->out) > 0)
         event_add(c->ev_write, NULL);

@@ -15,13 +15,14 @@ static ssize_t plain_read(void *ctx, int fd, void *buf, size_t len)
     return n;
 }
 
-static ssize_t plain_write(void *ctx, int fd, const void *buf, size_t len)
+static ssize_t plain_writev(void *ctx, int fd, const struct iovec *iov, int iovcnt)
 {
     (void)ctx;
+    struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt};
     ssize_t n;
     do {
         /* MSG_NOSIGNAL: a peer that went away is an error to report, not SIGPIPE. */
-        n = send(fd, buf, len, MSG_NOSIGNAL);
+        n = sendmsg(fd, &msg, MSG_NOSIGNAL);
     } while (n < 0 && errno == EINTR);
     return n;
 }
@@ -32,4 +33,4 @@ static void plain_close(void *ctx, int fd)
     if (fd >= 0) close(fd);
 }
 
-const net_transport_t net_transport_plain = {"plaintext", plain_read, plain_write, plain_close};
+const net_transport_t net_transport_plain = {"plaintext", plain_read, plain_writev, plain_close};
