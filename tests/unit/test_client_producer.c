@@ -726,6 +726,47 @@ static void test_threads(void **state)
     tp_drs_free(&drs);
 }
 
+/* One Produce request carrying the batches of 150 partitions (more than the
+ * 64 that net_conn references in place: this frame is encoded whole): every
+ * record lands where its report says, in order. */
+static void test_many_partitions_one_request(void **state)
+{
+    (void)state;
+    enum { NPART = 150, PER = 20 };
+    const char *topic = "prod-many-parts";
+    assert_int_equal(tp_create_topic(broker.addr, topic, NPART, NULL, NULL), 0);
+    tp_drs_t drs = {0};
+    /* Nothing leaves before kc_flush(): then all 150 batches are ready at once. */
+    const char *props[] = {"linger.ms", "60000", NULL};
+    kc_producer_t *p = tp_producer(broker.addr, &drs, props);
+    assert_non_null(p);
+    char val[32];
+    for (int i = 0; i < NPART * PER; i++) {
+        snprintf(val, sizeof(val), "v%d", i);
+        assert_int_equal(tp_produce(p, topic, i % NPART, NULL, val, i), 0);
+    }
+    assert_int_equal(kc_flush(p, 30000), 0);
+    assert_int_equal(drs.n, NPART * PER);
+    assert_int_equal(drs.errors, 0);
+    prod_t *in = prod_of(p);
+    assert_int_equal(atomic_load(&in->stat_batches), NPART);
+    assert_int_equal(atomic_load(&in->stat_requests), 1);
+    for (int i = 0; i < drs.n; i++) {
+        assert_int_equal(drs.v[i].partition, (int)(drs.v[i].opaque % NPART));
+        assert_int_equal(drs.v[i].offset, (int64_t)(drs.v[i].opaque / NPART));
+    }
+    kc_producer_destroy(p, 5000);
+    tp_read_t rd;
+    assert_int_equal(tp_read_all(broker.addr, topic, NPART, NPART * PER, &rd), NPART * PER);
+    for (int i = 0; i < rd.n; i++) {
+        int v = atoi(rd.v[i].value + 1);
+        assert_int_equal(rd.v[i].partition, v % NPART);
+        assert_int_equal(rd.v[i].offset, v / NPART);
+    }
+    tp_read_free(&rd);
+    tp_drs_free(&drs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -743,6 +784,7 @@ int main(void)
         cmocka_unit_test(test_unknown_topic_partition),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_many_partitions_one_request),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
