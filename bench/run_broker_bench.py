@@ -5,7 +5,7 @@
                               [--mb MB] [--peers kc,mock] [--out FILE]
 
 Builds nothing: BUILD_DIR (default build/) must hold bin/kc-broker,
-bin/bench_loopback, bin/bench_fetch_raw, and bin/rk_loadgen and bin/rk_mock_host
+bin/bench_loopback, bin/bench_recv_store, bin/bench_fetch_raw, and bin/rk_loadgen and bin/rk_mock_host
 (built with the project when pkg-config finds librdkafka). For each record size and round, and for each
 peer (the order alternates between rounds and sizes), it starts the peer fresh,
 produces MB megabytes of records with rk_loadgen (acks=1, linger.ms=5), then
@@ -32,6 +32,12 @@ memory followed by write(), and write() from a mapping of each 1 MiB of it
 for both ends, which is compared with the broker's plus the raw client's
 CPU per GB of responses: on a shared machine, CPU per GB is the steadier
 figure.
+
+Once per round bench_recv_store measures the floor under produce: what
+receiving a loopback connection's bytes and pwrite()-ing them to a file on the
+brokers' disk costs a receiver that does nothing else (and what receiving and
+copying them into memory costs, roughly the mock's work). kc-broker's produce
+CPU per GB is reported against that floor as well as against the mock.
 
 Prints a table with CPU seconds per GB of record values moved and the ratios
 the benchmark targets (kc produce CPU/GB at most half the mock's; kc fetch at
@@ -315,6 +321,10 @@ def summarize(runs, lb):
         kc_cpu, lb_cpu = row["kc_fetch_raw_both_cpu_s_per_wire_gb"], lb.get("write_cpu_s_per_gb")
         row["fetch_raw_cpu_ratio_loopback_over_kc"] = (lb_cpu / kc_cpu) if kc_cpu and lb_cpu \
             else None
+        floor = lb.get("recv_pwrite_cpu_s_per_gb")
+        row["produce_cpu_ratio_kc_over_floor"] = (kc_p / floor) if kc_p and floor else None
+        mem = lb.get("recv_memcpy_cpu_s_per_gb")
+        row["produce_cpu_ratio_mock_over_memfloor"] = (mock_p / mem) if mock_p and mem else None
         rows.append(row)
     return rows
 
@@ -364,6 +374,14 @@ def print_table(rows, lb):
             ("-" if r2 is None else f"{r2 * 100:.0f}% ") + verdict(r2, lambda v: v >= 0.7),
             ("-" if r3 is None else f"{r3 * 100:.0f}% ") + verdict(r3, lambda v: v >= 0.7)))
     print()
+    print(f"produce floor (bench_recv_store, receiver only): recv+pwrite "
+          f"{fmt(lb.get('recv_pwrite_cpu_s_per_gb'))} CPU-s/GB, recv alone "
+          f"{fmt(lb.get('recv_cpu_s_per_gb'))}, recv+memcpy {fmt(lb.get('recv_memcpy_cpu_s_per_gb'))}")
+    print("%-6s %-34s %-34s" % ("size", "kc produce CPU / recv+pwrite", "mock produce CPU / recv+memcpy"))
+    for row in rows:
+        r7, r8 = row["produce_cpu_ratio_kc_over_floor"], row["produce_cpu_ratio_mock_over_memfloor"]
+        print("%-6s %-34s %-34s" % (f"{row['record_bytes']}B", fmt(r7), fmt(r8)))
+    print()
     print("%-6s %-34s %-34s %-34s %-34s" % ("size", "kc fetch(raw) / loopback sendfile",
                                             "kc fetch(raw) / loopback mmap",
                                             "fetch(raw) CPU/GB broker+client",
@@ -399,7 +417,8 @@ def main():
 
     build = os.path.abspath(args.build)
     bindir = os.path.join(build, "bin")
-    need = ["rk_loadgen", "bench_loopback"] + (["bench_fetch_raw"] if args.raw else [])
+    need = ["rk_loadgen", "bench_loopback", "bench_recv_store"] + \
+        (["bench_fetch_raw"] if args.raw else [])
     peers = args.peers.split(",")
     need += (["kc-broker"] if "kc" in peers else []) + (["rk_mock_host"] if "mock" in peers else [])
     missing = [n for n in need if not os.access(os.path.join(bindir, n), os.X_OK)]
@@ -441,11 +460,29 @@ def main():
             print(lb.stdout.strip().splitlines()[-2], flush=True)
             into.append(json.loads(lb.stdout.strip().splitlines()[-1]))
 
+    floors = []
+
+    def measure_floor():
+        # The receiver's cost of storing what it reads, on the brokers' disk,
+        # once per round like the loopback figures.
+        os.makedirs(lb_dir, exist_ok=True)
+        rs = subprocess.run([os.path.join(bindir, "bench_recv_store"), "--mb",
+                             str(int(args.mb)), "--rounds", "3", "--dir", lb_dir, "--json"],
+                            capture_output=True, text=True)
+        if rs.returncode != 0:
+            print(f"bench_recv_store failed: {rs.stderr.strip()}")
+            return
+        res = json.loads(rs.stdout.strip().splitlines()[-1])
+        print(f"produce floor: recv+pwrite {res['recv_pwrite']:.3f} CPU-s/GB, recv "
+              f"{res['recv']:.3f}, recv+memcpy {res['recv_memcpy']:.3f}", flush=True)
+        floors.append(res)
+
     runs = []
     sizes = [int(s) for s in args.sizes.split(",")]
     step = 0
     for rnd in range(args.rounds):
         measure_loopback()
+        measure_floor()
         for size in sizes:
             count = max(1, int(args.mb * 1e6 / size))
             order = peers if step % 2 == 0 else list(reversed(peers))
@@ -477,10 +514,12 @@ def main():
     lb["pread_mb_s"], lb["pread_cpu_s_per_gb"] = lb_summary(preads)
     lb["mmap_mb_s"], lb["mmap_cpu_s_per_gb"] = lb_summary(mmaps)
     lb["sendfile_file_mb"] = lb_file_bytes / 1e6
+    for key in ("recv_pwrite", "recv", "recv_memcpy"):
+        lb[f"{key}_cpu_s_per_gb"] = median([f[key] for f in floors])
     loopback_mb_s = lb["write_mb_s"]
     loopback = {"median_gb_per_s": loopback_mb_s / 1000 if loopback_mb_s else None,
                 "summary": lb, "runs": loopbacks, "sendfile_runs": sendfiles,
-                "pread_runs": preads, "mmap_runs": mmaps}
+                "pread_runs": preads, "mmap_runs": mmaps, "floor_runs": floors}
     rows = summarize(runs, lb)
     print_table(rows, lb)
     info["machine"]["loadavg_end"] = os.getloadavg()
