@@ -92,6 +92,9 @@ static inline int proto_ld_varint(const uint8_t **pp, const uint8_t *end, int32_
     uint32_t u;
     if (p < end && *p < 0x80) {
         u = *p++;
+    } else if (end - p >= 2 && p[1] < 0x80) { /* lengths and deltas of up to 14 bits */
+        u = (uint32_t)(p[0] & 0x7f) | (uint32_t)p[1] << 7;
+        p += 2;
     } else {
         u = 0;
         for (int shift = 0;; shift += 7) {
@@ -114,6 +117,9 @@ static inline int proto_ld_varlong(const uint8_t **pp, const uint8_t *end, int64
     uint64_t u;
     if (p < end && *p < 0x80) {
         u = *p++;
+    } else if (end - p >= 2 && p[1] < 0x80) {
+        u = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+        p += 2;
     } else {
         u = 0;
         for (int shift = 0;; shift += 7) {

@@ -15,6 +15,7 @@
 #include "proto/proto_compress.h"
 #include "proto/proto_crc.h"
 #include "proto/proto_record.h"
+#include "proto/proto_record_wire.h"
 
 /* The n-th test record: key, value and headers vary with n, so null, empty
  * and non-empty all occur, and timestamps go down as well as up. */
@@ -564,9 +565,62 @@ static void test_many_batches_in_a_stream(void **state)
     proto_wbuf_free(&scratch);
 }
 
+/* The zigzag varint readers against the writers, at every encoded length
+ * (the 1- and 2-byte fast paths and the loop), cut short, and too long. */
+static void test_varint_readers(void **state)
+{
+    (void)state;
+    static const int64_t vals[] = {0, 1, -1, 63, -64, 64, -65, 8191, -8192, 8192, -8193,
+                                   1048575, -1048576, 1048576, INT32_MAX, INT32_MIN,
+                                   (int64_t)INT32_MAX + 1, INT64_MAX, INT64_MIN};
+    uint8_t buf[16];
+    for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+        int64_t v = vals[i];
+        size_t n = (size_t)(proto_st_varlong(buf, v) - buf);
+        assert_int_equal(n, proto_zz64_size(v));
+        const uint8_t *p = buf;
+        int64_t got;
+        assert_true(proto_ld_varlong(&p, buf + n, &got));
+        assert_true(got == v);
+        assert_ptr_equal(p, buf + n);
+        for (size_t cut = 0; cut < n; cut++) { /* every truncation fails, reads nothing */
+            p = buf;
+            assert_false(proto_ld_varlong(&p, buf + cut, &got));
+        }
+        if (v < INT32_MIN || v > INT32_MAX) continue;
+        n = (size_t)(proto_st_varint(buf, (int32_t)v) - buf);
+        assert_int_equal(n, proto_zz32_size((int32_t)v));
+        int32_t got32;
+        p = buf;
+        assert_true(proto_ld_varint(&p, buf + n, &got32));
+        assert_int_equal(got32, v);
+        assert_ptr_equal(p, buf + n);
+        for (size_t cut = 0; cut < n; cut++) {
+            p = buf;
+            assert_false(proto_ld_varint(&p, buf + cut, &got32));
+        }
+    }
+    /* Six bytes, or five whose last carries bits past 32: not an int32. */
+    const uint8_t six[] = {0x80, 0x80, 0x80, 0x80, 0x80, 0x01};
+    const uint8_t wide[] = {0xff, 0xff, 0xff, 0xff, 0x1f};
+    const uint8_t *p = six;
+    int32_t v32;
+    assert_false(proto_ld_varint(&p, six + sizeof(six), &v32));
+    p = wide;
+    assert_false(proto_ld_varint(&p, wide + sizeof(wide), &v32));
+    /* Eleven bytes are too many for an int64. */
+    uint8_t eleven[11];
+    memset(eleven, 0x80, 10);
+    eleven[10] = 0x01;
+    int64_t v64;
+    p = eleven;
+    assert_false(proto_ld_varlong(&p, eleven + sizeof(eleven), &v64));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_varint_readers),
         cmocka_unit_test(test_round_trip_counts),
         cmocka_unit_test(test_round_trip_every_codec),
         cmocka_unit_test(test_compressed_needs_scratch_and_bound),
