@@ -570,9 +570,25 @@ static void test_many_batches_in_a_stream(void **state)
 static void test_varint_readers(void **state)
 {
     (void)state;
-    static const int64_t vals[] = {0, 1, -1, 63, -64, 64, -65, 8191, -8192, 8192, -8193,
-                                   1048575, -1048576, 1048576, INT32_MAX, INT32_MIN,
-                                   (int64_t)INT32_MAX + 1, INT64_MAX, INT64_MIN};
+    static const int64_t vals[] = {0,
+                                   1,
+                                   -1,
+                                   63,
+                                   -64,
+                                   64,
+                                   -65,
+                                   8191,
+                                   -8192,
+                                   8192,
+                                   -8193,
+                                   1048575,
+                                   -1048576,
+                                   1048576,
+                                   INT32_MAX,
+                                   INT32_MIN,
+                                   (int64_t)INT32_MAX + 1,
+                                   INT64_MAX,
+                                   INT64_MIN};
     uint8_t buf[16];
     for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
         int64_t v = vals[i];
