@@ -22,6 +22,8 @@
 /* Per-connection input buffer: small requests are cut from it; larger ones
  * get their own buffer. */
 #define CONN_IBUF_SIZE (64 * 1024)
+/* What is read after a large frame, to learn the next frame's size. */
+#define CONN_FIRST_READ 4096
 
 TAILQ_HEAD(req_queue, broker_req);
 
@@ -55,6 +57,7 @@ struct broker_conn {
     unsigned dead : 1;        /* close now; freed when no longer busy */
     unsigned read_paused : 1; /* backpressure */
     unsigned wev_added : 1;   /* wev is waiting for the socket to take more */
+    unsigned big_last : 1;    /* the last frame was large: the next probably is too */
     LIST_ENTRY(broker_conn) link;
 };
 
@@ -332,6 +335,7 @@ static void conn_process_input(broker_conn_t *conn)
             uint32_t size = (uint32_t)conn->big_size;
             conn->big = NULL;
             conn->big_size = conn->big_have = 0;
+            conn->big_last = 1;
             if (conn_dispatch(conn, frame, size) != 0) break;
             continue;
         }
@@ -363,6 +367,7 @@ static void conn_process_input(broker_conn_t *conn)
             conn->big_have = take;
             break;
         }
+        conn->big_last = 0;
         if (conn_dispatch(conn, frame, size) != 0) break;
     }
     if (!conn->dead && pos) {
@@ -392,6 +397,10 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
         } else {
             dst = conn->ibuf + conn->ilen;
             room = CONN_IBUF_SIZE - conn->ilen;
+            /* After a large frame, read only the start of the next one: if
+             * it is large too, the rest goes straight into its own buffer
+             * instead of through this one (a 64 KiB copy per request). */
+            if (conn->big_last && room > CONN_FIRST_READ) room = CONN_FIRST_READ;
         }
         if (room == 0) { /* only when frames wait for backpressure to lift */
             conn_process_input(conn);
