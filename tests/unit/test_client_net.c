@@ -94,34 +94,75 @@ static proto_metadata_request_t md_all(void)
     return req;
 }
 
+/* A connection under test: its event loop, what its callbacks saw, and the
+ * one-broker librdkafka mock it talks to, if any. Lives on the test's stack
+ * (slots point into g). */
+typedef struct fx {
+    tmock_t m;
+    int has_mock;
+    struct event_base *base;
+    got_t g;
+    net_conn_t *c;
+    proto_metadata_request_t md;
+} fx_t;
+
+/* A connection to host:port with cf (test_conf() when NULL). */
+static void fx_connect(fx_t *f, const char *host, int port, const net_conn_conf_t *cf)
+{
+    net_conn_conf_t def = test_conf();
+    f->base = event_base_new();
+    assert_non_null(f->base);
+    f->c = net_conn_new(f->base, cf ? cf : &def, host, port, -1, on_state, &f->g);
+    assert_non_null(f->c);
+    f->md = md_all();
+}
+
+/* A one-broker mock and a connection to it. */
+static void fx_mock(fx_t *f)
+{
+    memset(f, 0, sizeof(*f));
+    assert_int_equal(tmock_start(&f->m, 1), 0);
+    f->has_mock = 1;
+    char host[128];
+    int port;
+    tmock_first(&f->m, host, sizeof(host), &port);
+    fx_connect(f, host, port, NULL);
+}
+
+/* Sends the all-topics Metadata request, answered into slot s. */
+static void fx_send_md(fx_t *f, slot_t *s, int timeout_ms, int flags)
+{
+    assert_int_equal(
+        net_request_send(f->c, PROTO_API_METADATA, &f->md, timeout_ms, flags, on_resp, s), 0);
+}
+
+/* Destroys what the test left: the connection (unless it set c to NULL),
+ * the loop, the mock. */
+static void fx_stop(fx_t *f)
+{
+    if (f->c) net_conn_destroy(f->c);
+    event_base_free(f->base);
+    if (f->has_mock) tmock_stop(&f->m);
+}
+
 /* The 2.0.2 mock knows ApiVersions v0-2: the v4 request gets error 35 with
  * no range (an empty list), so the retry is v0, which it answers. Metadata
  * then goes out at the highest common version (the mock's 2). */
 static void test_apiversions_fallback_mock(void **state)
 {
     (void)state;
-    tmock_t m;
-    assert_int_equal(tmock_start(&m, 1), 0);
-    char host[128];
-    int port;
-    tmock_first(&m, host, sizeof(host), &port);
-    struct event_base *base = event_base_new();
-    got_t g = {0};
-    net_conn_conf_t cf = test_conf();
-    net_conn_t *c = net_conn_new(base, &cf, host, port, -1, on_state, &g);
-    proto_metadata_request_t req = md_all();
-    slot_t s = {&g, 0};
-    assert_int_equal(net_request_send(c, PROTO_API_METADATA, &req, 0, 0, on_resp, &s), 0);
-    run_until(base, &g.n, 1);
-    if (g.err[0]) fprintf(stderr, "%s\n", g.errstr);
-    assert_int_equal(g.err[0], 0);
-    assert_int_equal(g.broker_cnt, 1);
-    assert_int_equal(g.version[0], 2);
-    assert_int_equal(net_conn_api_versions_version(c), 0);
-    assert_int_equal(net_conn_state(c), NET_UP);
-    net_conn_destroy(c);
-    event_base_free(base);
-    tmock_stop(&m);
+    fx_t f;
+    fx_mock(&f);
+    slot_t s = {&f.g, 0};
+    fx_send_md(&f, &s, 0, 0);
+    run_until(f.base, &f.g.n, 1);
+    if (f.g.err[0]) fprintf(stderr, "%s\n", f.g.errstr);
+    assert_int_equal(f.g.err[0], 0);
+    assert_int_equal(f.g.broker_cnt, 1);
+    assert_int_equal(f.g.version[0], 2);
+    assert_int_equal(net_conn_api_versions_version(f.c), 0);
+    assert_int_equal(net_conn_state(f.c), NET_UP);
+    fx_stop(&f);
 }
 
 /* kc-broker knows ApiVersions v4: no fallback; Metadata at the top (13). */
@@ -134,19 +175,15 @@ static void test_apiversions_kc_broker(void **state)
     snprintf(host, sizeof(host), "%s", b.addr);
     char *colon = strrchr(host, ':');
     *colon = '\0';
-    struct event_base *base = event_base_new();
-    got_t g = {0};
-    net_conn_conf_t cf = test_conf();
-    net_conn_t *c = net_conn_new(base, &cf, host, atoi(colon + 1), -1, on_state, &g);
-    proto_metadata_request_t req = md_all();
-    slot_t s = {&g, 0};
-    assert_int_equal(net_request_send(c, PROTO_API_METADATA, &req, 0, 0, on_resp, &s), 0);
-    run_until(base, &g.n, 1);
-    assert_int_equal(g.err[0], 0);
-    assert_int_equal(net_conn_api_versions_version(c), 4);
-    assert_int_equal(g.version[0], 13);
-    net_conn_destroy(c);
-    event_base_free(base);
+    fx_t f = {0};
+    fx_connect(&f, host, atoi(colon + 1), NULL);
+    slot_t s = {&f.g, 0};
+    fx_send_md(&f, &s, 0, 0);
+    run_until(f.base, &f.g.n, 1);
+    assert_int_equal(f.g.err[0], 0);
+    assert_int_equal(net_conn_api_versions_version(f.c), 4);
+    assert_int_equal(f.g.version[0], 13);
+    fx_stop(&f);
     tbroker_stop(&b);
 }
 
@@ -155,31 +192,21 @@ static void test_apiversions_kc_broker(void **state)
 static void test_pipelining_in_order(void **state)
 {
     (void)state;
-    tmock_t m;
-    assert_int_equal(tmock_start(&m, 1), 0);
-    char host[128];
-    int port;
-    tmock_first(&m, host, sizeof(host), &port);
-    struct event_base *base = event_base_new();
-    got_t g = {0};
-    net_conn_conf_t cf = test_conf();
-    net_conn_t *c = net_conn_new(base, &cf, host, port, -1, on_state, &g);
-    proto_metadata_request_t req = md_all();
+    fx_t f;
+    fx_mock(&f);
     slot_t s[200];
     for (int i = 0; i < 200; i++) {
-        s[i] = (slot_t){&g, i};
-        assert_int_equal(net_request_send(c, PROTO_API_METADATA, &req, 0, 0, on_resp, &s[i]), 0);
+        s[i] = (slot_t){&f.g, i};
+        fx_send_md(&f, &s[i], 0, 0);
     }
-    assert_int_equal(net_conn_pending(c), 200);
-    run_until(base, &g.n, 200);
+    assert_int_equal(net_conn_pending(f.c), 200);
+    run_until(f.base, &f.g.n, 200);
     for (int i = 0; i < 200; i++) {
-        assert_int_equal(g.order[i], i);
-        assert_int_equal(g.err[i], 0);
+        assert_int_equal(f.g.order[i], i);
+        assert_int_equal(f.g.err[i], 0);
     }
-    assert_int_equal(g.downs, 0);
-    net_conn_destroy(c);
-    event_base_free(base);
-    tmock_stop(&m);
+    assert_int_equal(f.g.downs, 0);
+    fx_stop(&f);
 }
 
 /* A broker that answers too slowly: the request fails with a time-out and
@@ -187,33 +214,23 @@ static void test_pipelining_in_order(void **state)
 static void test_request_timeout_resets(void **state)
 {
     (void)state;
-    tmock_t m;
-    assert_int_equal(tmock_start(&m, 1), 0);
-    char host[128];
-    int port;
-    tmock_first(&m, host, sizeof(host), &port);
-    struct event_base *base = event_base_new();
-    got_t g = {0};
-    net_conn_conf_t cf = test_conf();
-    net_conn_t *c = net_conn_new(base, &cf, host, port, -1, on_state, &g);
-    proto_metadata_request_t req = md_all();
-    slot_t s0 = {&g, 0}, s1 = {&g, 1}, s2 = {&g, 2};
-    assert_int_equal(net_request_send(c, PROTO_API_METADATA, &req, 0, 0, on_resp, &s0), 0);
-    run_until(base, &g.n, 1);
-    assert_int_equal(g.err[0], 0);
-    rd_kafka_mock_broker_set_rtt(m.mc, 1, 60000);
-    assert_int_equal(net_request_send(c, PROTO_API_METADATA, &req, 100, 0, on_resp, &s1), 0);
-    run_until(base, &g.n, 2);
-    assert_int_equal(g.err[1], KC_ERR__TIMED_OUT);
-    assert_non_null(strstr(g.errstr, "Metadata"));
-    assert_int_equal(g.downs, 1);
-    rd_kafka_mock_broker_set_rtt(m.mc, 1, 0);
-    assert_int_equal(net_request_send(c, PROTO_API_METADATA, &req, 0, 0, on_resp, &s2), 0);
-    run_until(base, &g.n, 3);
-    assert_int_equal(g.err[2], 0);
-    net_conn_destroy(c);
-    event_base_free(base);
-    tmock_stop(&m);
+    fx_t f;
+    fx_mock(&f);
+    slot_t s0 = {&f.g, 0}, s1 = {&f.g, 1}, s2 = {&f.g, 2};
+    fx_send_md(&f, &s0, 0, 0);
+    run_until(f.base, &f.g.n, 1);
+    assert_int_equal(f.g.err[0], 0);
+    rd_kafka_mock_broker_set_rtt(f.m.mc, 1, 60000);
+    fx_send_md(&f, &s1, 100, 0);
+    run_until(f.base, &f.g.n, 2);
+    assert_int_equal(f.g.err[1], KC_ERR__TIMED_OUT);
+    assert_non_null(strstr(f.g.errstr, "Metadata"));
+    assert_int_equal(f.g.downs, 1);
+    rd_kafka_mock_broker_set_rtt(f.m.mc, 1, 0);
+    fx_send_md(&f, &s2, 0, 0);
+    run_until(f.base, &f.g.n, 3);
+    assert_int_equal(f.g.err[2], 0);
+    fx_stop(&f);
 }
 
 static void bring_up(void *arg)
@@ -227,32 +244,22 @@ static void bring_up(void *arg)
 static void test_reconnect_after_close(void **state)
 {
     (void)state;
-    tmock_t m;
-    assert_int_equal(tmock_start(&m, 1), 0);
-    char host[128];
-    int port;
-    tmock_first(&m, host, sizeof(host), &port);
-    struct event_base *base = event_base_new();
-    got_t g = {0};
-    net_conn_conf_t cf = test_conf();
-    net_conn_t *c = net_conn_new(base, &cf, host, port, -1, on_state, &g);
-    proto_metadata_request_t req = md_all();
-    slot_t s0 = {&g, 0}, s1 = {&g, 1};
-    assert_int_equal(net_request_send(c, PROTO_API_METADATA, &req, 0, 0, on_resp, &s0), 0);
-    run_until(base, &g.n, 1);
-    assert_int_equal(g.err[0], 0);
+    fx_t f;
+    fx_mock(&f);
+    slot_t s0 = {&f.g, 0}, s1 = {&f.g, 1};
+    fx_send_md(&f, &s0, 0, 0);
+    run_until(f.base, &f.g.n, 1);
+    assert_int_equal(f.g.err[0], 0);
     /* Down: the connection closes; up again once we saw it close. */
-    g.on_down = bring_up;
-    g.on_down_arg = &m;
-    rd_kafka_mock_broker_set_down(m.mc, 1);
-    run_until(base, &g.downs, 1);
-    assert_int_equal(net_request_send(c, PROTO_API_METADATA, &req, 0, 0, on_resp, &s1), 0);
-    run_until(base, &g.n, 2);
-    assert_int_equal(g.err[1], 0);
-    assert_int_equal(net_conn_state(c), NET_UP);
-    net_conn_destroy(c);
-    event_base_free(base);
-    tmock_stop(&m);
+    f.g.on_down = bring_up;
+    f.g.on_down_arg = &f.m;
+    rd_kafka_mock_broker_set_down(f.m.mc, 1);
+    run_until(f.base, &f.g.downs, 1);
+    fx_send_md(&f, &s1, 0, 0);
+    run_until(f.base, &f.g.n, 2);
+    assert_int_equal(f.g.err[1], 0);
+    assert_int_equal(net_conn_state(f.c), NET_UP);
+    fx_stop(&f);
 }
 
 /* Nothing listens: a fail-fast request fails with the connect error; a
@@ -260,24 +267,19 @@ static void test_reconnect_after_close(void **state)
 static void test_unreachable(void **state)
 {
     (void)state;
-    struct event_base *base = event_base_new();
-    got_t g = {0};
-    net_conn_conf_t cf = test_conf();
-    net_conn_t *c = net_conn_new(base, &cf, "127.0.0.1", closed_port(), -1, on_state, &g);
-    proto_metadata_request_t req = md_all();
-    slot_t s0 = {&g, 0}, s1 = {&g, 1};
-    assert_int_equal(
-        net_request_send(c, PROTO_API_METADATA, &req, 0, NET_REQ_FAIL_FAST, on_resp, &s0), 0);
-    run_until(base, &g.n, 1);
-    assert_int_equal(g.err[0], KC_ERR__TRANSPORT);
-    assert_non_null(strstr(g.errstr, "refused"));
-    assert_int_equal(net_request_send(c, PROTO_API_METADATA, &req, 300, 0, on_resp, &s1), 0);
-    run_until(base, &g.n, 2);
-    assert_int_equal(g.err[1], KC_ERR__TIMED_OUT);
-    assert_non_null(strstr(g.errstr, "refused"));
-    assert_true(g.downs >= 2);
-    net_conn_destroy(c);
-    event_base_free(base);
+    fx_t f = {0};
+    fx_connect(&f, "127.0.0.1", closed_port(), NULL);
+    slot_t s0 = {&f.g, 0}, s1 = {&f.g, 1};
+    fx_send_md(&f, &s0, 0, NET_REQ_FAIL_FAST);
+    run_until(f.base, &f.g.n, 1);
+    assert_int_equal(f.g.err[0], KC_ERR__TRANSPORT);
+    assert_non_null(strstr(f.g.errstr, "refused"));
+    fx_send_md(&f, &s1, 300, 0);
+    run_until(f.base, &f.g.n, 2);
+    assert_int_equal(f.g.err[1], KC_ERR__TIMED_OUT);
+    assert_non_null(strstr(f.g.errstr, "refused"));
+    assert_true(f.g.downs >= 2);
+    fx_stop(&f);
 }
 
 /* A listener whose accept queue is full drops SYNs, so connect() hangs:
@@ -298,20 +300,16 @@ static void test_connect_setup_timeout(void **state)
         fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
         connect(fill[i], (struct sockaddr *)&a, sizeof(a));
     }
-    struct event_base *base = event_base_new();
-    got_t g = {0};
+    fx_t f = {0};
     net_conn_conf_t cf = test_conf();
     cf.connect_timeout_ms = 200;
-    net_conn_t *c = net_conn_new(base, &cf, "127.0.0.1", ntohs(a.sin_port), -1, on_state, &g);
-    proto_metadata_request_t req = md_all();
-    slot_t s0 = {&g, 0};
-    assert_int_equal(
-        net_request_send(c, PROTO_API_METADATA, &req, 0, NET_REQ_FAIL_FAST, on_resp, &s0), 0);
-    run_until(base, &g.n, 1);
-    assert_int_equal(g.err[0], KC_ERR__TRANSPORT);
-    assert_non_null(strstr(g.errstr, "socket.connection.setup.timeout.ms"));
-    net_conn_destroy(c);
-    event_base_free(base);
+    fx_connect(&f, "127.0.0.1", ntohs(a.sin_port), &cf);
+    slot_t s0 = {&f.g, 0};
+    fx_send_md(&f, &s0, 0, NET_REQ_FAIL_FAST);
+    run_until(f.base, &f.g.n, 1);
+    assert_int_equal(f.g.err[0], KC_ERR__TRANSPORT);
+    assert_non_null(strstr(f.g.errstr, "socket.connection.setup.timeout.ms"));
+    fx_stop(&f);
     for (int i = 0; i < 4; i++)
         close(fill[i]);
     close(lfd);
@@ -322,45 +320,32 @@ static void test_connect_setup_timeout(void **state)
 static void test_unsupported_api(void **state)
 {
     (void)state;
-    tmock_t m;
-    assert_int_equal(tmock_start(&m, 1), 0);
-    char host[128];
-    int port;
-    tmock_first(&m, host, sizeof(host), &port);
-    struct event_base *base = event_base_new();
-    got_t g = {0};
-    net_conn_conf_t cf = test_conf();
-    net_conn_t *c = net_conn_new(base, &cf, host, port, -1, on_state, &g);
+    fx_t f;
+    fx_mock(&f);
     proto_describe_cluster_request_t req;
     proto_msg_init(&proto_describe_cluster_request_desc, &req);
-    slot_t s = {&g, 0};
-    assert_int_equal(net_request_send(c, PROTO_API_DESCRIBE_CLUSTER, &req, 0, 0, on_resp, &s), 0);
-    run_until(base, &g.n, 1);
-    assert_int_equal(g.err[0], KC_ERR__UNSUPPORTED);
-    assert_non_null(strstr(g.errstr, "DescribeCluster"));
-    assert_int_equal(net_conn_state(c), NET_UP);
-    assert_int_equal(g.downs, 0);
-    net_conn_destroy(c);
-    event_base_free(base);
-    tmock_stop(&m);
+    slot_t s = {&f.g, 0};
+    assert_int_equal(net_request_send(f.c, PROTO_API_DESCRIBE_CLUSTER, &req, 0, 0, on_resp, &s), 0);
+    run_until(f.base, &f.g.n, 1);
+    assert_int_equal(f.g.err[0], KC_ERR__UNSUPPORTED);
+    assert_non_null(strstr(f.g.errstr, "DescribeCluster"));
+    assert_int_equal(net_conn_state(f.c), NET_UP);
+    assert_int_equal(f.g.downs, 0);
+    fx_stop(&f);
 }
 
 static void fake_case(fake_mode_t mode, kc_err_t want)
 {
     fake_broker_t fb;
     assert_int_equal(fake_start(&fb, mode), 0);
-    struct event_base *base = event_base_new();
-    got_t g = {0};
-    net_conn_conf_t cf = test_conf();
-    net_conn_t *c = net_conn_new(base, &cf, "127.0.0.1", fb.port, -1, on_state, &g);
-    proto_metadata_request_t req = md_all();
-    slot_t s = {&g, 0};
-    assert_int_equal(net_request_send(c, PROTO_API_METADATA, &req, 0, 0, on_resp, &s), 0);
-    run_until(base, &g.n, 1);
-    assert_int_equal(g.err[0], want);
-    assert_int_equal(g.downs, 1);
-    net_conn_destroy(c);
-    event_base_free(base);
+    fx_t f = {0};
+    fx_connect(&f, "127.0.0.1", fb.port, NULL);
+    slot_t s = {&f.g, 0};
+    fx_send_md(&f, &s, 0, 0);
+    run_until(f.base, &f.g.n, 1);
+    assert_int_equal(f.g.err[0], want);
+    assert_int_equal(f.g.downs, 1);
+    fx_stop(&f);
     fake_stop(&fb);
 }
 
@@ -384,36 +369,28 @@ static void test_frame_limit(void **state)
 static void test_destroy_in_flight(void **state)
 {
     (void)state;
-    tmock_t m;
-    assert_int_equal(tmock_start(&m, 1), 0);
-    char host[128];
-    int port;
-    tmock_first(&m, host, sizeof(host), &port);
-    struct event_base *base = event_base_new();
-    got_t g = {0};
-    net_conn_conf_t cf = test_conf();
-    net_conn_t *c = net_conn_new(base, &cf, host, port, -1, on_state, &g);
-    proto_metadata_request_t req = md_all();
-    net_conn_connect(c);
-    while (net_conn_state(c) != NET_UP)
-        event_base_loop(base, EVLOOP_ONCE);
-    rd_kafka_mock_broker_set_rtt(m.mc, 1, 60000);
+    fx_t f;
+    fx_mock(&f);
+    net_conn_connect(f.c);
+    while (net_conn_state(f.c) != NET_UP)
+        event_base_loop(f.base, EVLOOP_ONCE);
+    rd_kafka_mock_broker_set_rtt(f.m.mc, 1, 60000);
     slot_t s[20];
     for (int i = 0; i < 20; i++) {
-        s[i] = (slot_t){&g, i};
-        assert_int_equal(net_request_send(c, PROTO_API_METADATA, &req, 0, 0, on_resp, &s[i]), 0);
+        s[i] = (slot_t){&f.g, i};
+        fx_send_md(&f, &s[i], 0, 0);
     }
     for (int i = 0; i < 10; i++)
-        event_base_loop(base, EVLOOP_NONBLOCK);
-    assert_int_equal(g.n, 0);
-    net_conn_destroy(c);
-    assert_int_equal(g.n, 20);
+        event_base_loop(f.base, EVLOOP_NONBLOCK);
+    assert_int_equal(f.g.n, 0);
+    net_conn_destroy(f.c);
+    f.c = NULL;
+    assert_int_equal(f.g.n, 20);
     for (int i = 0; i < 20; i++)
-        assert_int_equal(g.err[i], KC_ERR__DESTROY);
-    event_base_loop(base, EVLOOP_NONBLOCK);
-    assert_int_equal(g.n, 20);
-    event_base_free(base);
-    tmock_stop(&m);
+        assert_int_equal(f.g.err[i], KC_ERR__DESTROY);
+    event_base_loop(f.base, EVLOOP_NONBLOCK);
+    assert_int_equal(f.g.n, 20);
+    fx_stop(&f);
 }
 
 static void destroy_from_cb(const net_resp_t *r, void *opaque)
@@ -428,24 +405,17 @@ static void destroy_from_cb(const net_resp_t *r, void *opaque)
 static void test_destroy_from_callback(void **state)
 {
     (void)state;
-    tmock_t m;
-    assert_int_equal(tmock_start(&m, 1), 0);
-    char host[128];
-    int port;
-    tmock_first(&m, host, sizeof(host), &port);
-    struct event_base *base = event_base_new();
-    net_conn_conf_t cf = test_conf();
-    net_conn_t *c = net_conn_new(base, &cf, host, port, -1, NULL, NULL);
-    proto_metadata_request_t req = md_all();
+    fx_t f;
+    fx_mock(&f);
     int n = 0;
     for (int i = 0; i < 3; i++)
-        assert_int_equal(net_request_send(c, PROTO_API_METADATA, &req, 0, 0, destroy_from_cb, &n),
-                         0);
-    run_until(base, &n, 1);
+        assert_int_equal(
+            net_request_send(f.c, PROTO_API_METADATA, &f.md, 0, 0, destroy_from_cb, &n), 0);
+    run_until(f.base, &n, 1);
     /* The first callback destroyed it; the other two failed inside that. */
     assert_int_equal(n, 3);
-    event_base_free(base);
-    tmock_stop(&m);
+    f.c = NULL;
+    fx_stop(&f);
 }
 
 int main(void)
