@@ -400,8 +400,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
             /* After a large frame, read only the start of the next one: if
              * it is large too, the rest goes straight into its own buffer
              * instead of through this one (a 64 KiB copy per request). */
-            if (conn->big_last && conn->ilen == 0 && room > CONN_FIRST_READ)
-                room = CONN_FIRST_READ;
+            if (conn->big_last && conn->ilen == 0 && room > CONN_FIRST_READ) room = CONN_FIRST_READ;
         }
         if (room == 0) { /* only when frames wait for backpressure to lift */
             conn_process_input(conn);
