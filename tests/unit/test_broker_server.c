@@ -308,6 +308,73 @@ static void test_large_frame_between_small_ones(void **state)
     close(fd);
 }
 
+/* An echo frame of `len` body bytes, each (corr + i) % 251, at buf. */
+static size_t frame_n(uint8_t *buf, int32_t corr, size_t len)
+{
+    uint32_t size = (uint32_t)(8 + len);
+    const uint8_t hdr[12] = {(uint8_t)(size >> 24),
+                             (uint8_t)(size >> 16),
+                             (uint8_t)(size >> 8),
+                             (uint8_t)size,
+                             0,
+                             ECHO,
+                             0,
+                             0,
+                             (uint8_t)(corr >> 24),
+                             (uint8_t)(corr >> 16),
+                             (uint8_t)(corr >> 8),
+                             (uint8_t)corr};
+    memcpy(buf, hdr, 12);
+    for (size_t i = 0; i < len; i++)
+        buf[12 + i] = (uint8_t)((corr + i) % 251);
+    return 12 + len;
+}
+
+static void expect_resp_n(int fd, int32_t corr, size_t len)
+{
+    uint8_t rh[8];
+    assert_int_equal(recv_n(fd, rh, 8), 1);
+    assert_int_equal(((uint32_t)rh[0] << 24 | (uint32_t)rh[1] << 16 | rh[2] << 8 | rh[3]), 4 + len);
+    assert_int_equal(((uint32_t)rh[4] << 24 | (uint32_t)rh[5] << 16 | rh[6] << 8 | rh[7]), corr);
+    uint8_t *body = malloc(len + 1);
+    assert_int_equal(recv_n(fd, body, len), len ? 1 : 1);
+    for (size_t i = 0; i < len; i++)
+        assert_int_equal(body[i], (uint8_t)((corr + i) % 251));
+    free(body);
+}
+
+/* Large frames back to back with frames of every other size between them:
+ * after a large frame the server reads only the start of the next one, and
+ * every frame still comes out whole and in order, sent at once or in
+ * pieces. */
+static void test_large_frames_back_to_back(void **state)
+{
+    struct fixture *f = *state;
+    static const size_t sizes[] = {300 * 1024, 10 * 1024, 200 * 1024, 300 * 1024, 5,
+                                   70 * 1024,  1,         4096,       64 * 1024,  128 * 1024};
+    enum { N = sizeof(sizes) / sizeof(sizes[0]) };
+    size_t total = 0;
+    for (int i = 0; i < N; i++)
+        total += 12 + sizes[i];
+    uint8_t *buf = malloc(total);
+    for (int pieces = 0; pieces < 2; pieces++) {
+        int fd = connect_to(f->port);
+        size_t n = 0;
+        for (int i = 0; i < N; i++)
+            n += frame_n(buf + n, 100 + i, sizes[i]);
+        for (size_t off = 0; off < n;) {
+            size_t piece = pieces ? (off % 3 == 0 ? 5000 : 123457) : n;
+            if (piece > n - off) piece = n - off;
+            send_all(fd, buf + off, piece);
+            off += piece;
+        }
+        for (int i = 0; i < N; i++)
+            expect_resp_n(fd, 100 + i, sizes[i]);
+        close(fd);
+    }
+    free(buf);
+}
+
 static void test_bad_frames_close_only_their_connection(void **state)
 {
     struct fixture *f = *state;
@@ -455,6 +522,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_byte_by_byte, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipelined_beyond_inflight_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_frame_between_small_ones, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_frames_back_to_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_frames_close_only_their_connection, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_frame_after_good_ones, setup, teardown),
