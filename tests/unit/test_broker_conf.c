@@ -14,6 +14,7 @@
 
 #include "broker_conf.h"
 #include "core/topic_conf.h"
+#include "conf_docs_check.h"
 
 #define SRC_DIR KC_TEST_FIXTURES "/../.."
 
@@ -314,52 +315,18 @@ static void test_sample_config_parses(void **state)
     broker_conf_clear(&c);
 }
 
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&buf, &len);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        fwrite(chunk, 1, n, out);
-    fclose(out);
-    fclose(f);
-    return buf;
-}
-
 static void test_docs_match_table(void **state)
 {
-    char *want = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&want, &len);
-    assert_int_equal(util_conf_write_markdown(f, &broker_conf_table), 0);
-    fclose(f);
-    char *have = read_all(SRC_DIR "/docs/broker-configuration.md");
-    if (!have || strcmp(have, want))
-        fail_msg("docs/broker-configuration.md is not what the table generates; regenerate it "
-                 "with `build/bin/kc config --markdown broker > docs/broker-configuration.md`");
-    free(have);
-    free(want);
+    expect_docs_match_table(&broker_conf_table, SRC_DIR "/docs/broker-configuration.md",
+                            "broker-configuration.md", "broker");
 }
 
 static void test_topic_docs_match_table(void **state)
 {
     char err[256];
     assert_int_equal(util_conf_table_check(&broker_topic_conf_table, err, sizeof(err)), 0);
-    char *want = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&want, &len);
-    assert_int_equal(util_conf_write_markdown(f, &broker_topic_conf_table), 0);
-    fclose(f);
-    char *have = read_all(SRC_DIR "/docs/topic-configuration.md");
-    if (!have || strcmp(have, want))
-        fail_msg("docs/topic-configuration.md is not what the table generates; regenerate it "
-                 "with `build/bin/kc config --markdown topic > docs/topic-configuration.md`");
-    free(have);
-    free(want);
+    expect_docs_match_table(&broker_topic_conf_table, SRC_DIR "/docs/topic-configuration.md",
+                            "topic-configuration.md", "topic");
 }
 
 int main(void)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "conf_client.h"
+#include "conf_docs_check.h"
 #include "kc/kc.h"
 #include "proto/proto_compress.h"
 
@@ -390,35 +391,10 @@ static void test_public_load_file(void **state)
     unlink(path);
 }
 
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&buf, &len);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        fwrite(chunk, 1, n, out);
-    fclose(out);
-    fclose(f);
-    return buf;
-}
-
 static void test_docs_match_table(void **state)
 {
-    char *want = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&want, &len);
-    assert_int_equal(util_conf_write_markdown(f, &client_conf_table), 0);
-    fclose(f);
-    char *have = read_all(DOCS_DIR "/configuration.md");
-    if (!have || strcmp(have, want))
-        fail_msg("docs/configuration.md is not what the table generates; regenerate it with "
-                 "`build/bin/kc config --markdown client > docs/configuration.md`");
-    free(have);
-    free(want);
+    expect_docs_match_table(&client_conf_table, DOCS_DIR "/configuration.md", "configuration.md",
+                            "client");
 }
 
 int main(void)
