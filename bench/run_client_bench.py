@@ -29,7 +29,9 @@ with the results). librdkafka copies each value it is given (RD_KAFKA_MSG_F_COPY
 as kc does; --rk-no-copy hands it the values in place instead (its cheapest
 way, which leaves queued values out of its memory). Reports medians of records/s and of peak RSS (VmHWM, read by
 each program itself from /proc/self/status at exit), and the ratios
-kc / librdkafka. Writes every run to a JSON file
+kc / librdkafka; also the median of each round's own ratio (its two runs ran
+back to back) and librdkafka's CPU seconds over kc's for the same records.
+Writes every run to a JSON file
 (default BUILD_DIR/bench-results/client_bench.json). A benchmark, not a test:
 it asserts nothing about time.
 
@@ -262,6 +264,19 @@ def summarize(runs):
         row["rate_ratio"] = kr / rr if kr and rr else None
         km, rm = row["kc_rss_kb"], row["rk_rss_kb"]
         row["rss_ratio"] = km / rm if km and rm else None
+        # Each round's two runs ran back to back on the same machine state:
+        # the median of their ratios is steadier than the ratio of medians.
+        pairs = []
+        for rnd in sorted({r["round"] for r in runs}):
+            got = {r["client_id"]: r for r in runs
+                   if (r["mode"], r["size"], r["codec"], r["round"]) == (mode, size, codec, rnd)
+                   and not r.get("error") and r.get("records_per_sec")}
+            if len(got) == 2:
+                pairs.append(got["kc"]["records_per_sec"] / got["rk"]["records_per_sec"])
+        row["pair_ratios"] = pairs
+        row["pair_ratio"] = median(pairs)
+        kcpu, rcpu = row["kc_cpu_s"], row["rk_cpu_s"]
+        row["cpu_ratio_rk_over_kc"] = rcpu / kcpu if kcpu and rcpu else None
         rows.append(row)
     return rows
 
@@ -273,17 +288,20 @@ def fmt(v, spec):
 def print_table(rows):
     print()
     print("medians; records/s of record values; RSS = peak resident set (VmHWM) in kB;"
-          " CPU = the client process's user+system seconds for the run; ratio = kc / librdkafka")
-    hdr = ("mode", "size", "codec", "kc rec/s", "rk rec/s", "ratio", "kc RSS", "rk RSS",
-           "RSS ratio", "kc CPU s", "rk CPU s", "kc p99 ms", "rk p99 ms", "runs")
-    line = "%-8s %6s %-5s %11s %11s %6s %8s %8s %9s %8s %8s %9s %9s %5s"
+          " CPU = the client process's user+system seconds for the run; ratio = kc / librdkafka;"
+          " pairs = median of each round's kc / librdkafka; CPU x = librdkafka's CPU / kc's")
+    hdr = ("mode", "size", "codec", "kc rec/s", "rk rec/s", "ratio", "pairs", "kc RSS", "rk RSS",
+           "RSS ratio", "kc CPU s", "rk CPU s", "CPU x", "kc p99 ms", "rk p99 ms", "runs")
+    line = "%-8s %6s %-5s %11s %11s %6s %6s %8s %8s %9s %8s %8s %6s %9s %9s %5s"
     print(line % hdr)
     for r in rows:
         print(line % (r["mode"], f"{r['size']}B", r["codec"],
                       fmt(r["kc_records_per_sec"], ".0f"), fmt(r["rk_records_per_sec"], ".0f"),
-                      fmt(r["rate_ratio"], ".2f"), fmt(r["kc_rss_kb"], ".0f"),
+                      fmt(r["rate_ratio"], ".2f"), fmt(r["pair_ratio"], ".2f"),
+                      fmt(r["kc_rss_kb"], ".0f"),
                       fmt(r["rk_rss_kb"], ".0f"), fmt(r["rss_ratio"], ".2f"),
                       fmt(r["kc_cpu_s"], ".2f"), fmt(r["rk_cpu_s"], ".2f"),
+                      fmt(r["cpu_ratio_rk_over_kc"], ".2f"),
                       fmt(r["kc_p99_ms"], ".1f"), fmt(r["rk_p99_ms"], ".1f"),
                       f"{r['kc_runs']}/{r['rk_runs']}"))
 
