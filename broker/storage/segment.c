@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include "kc/kc_err.h"
@@ -143,12 +145,23 @@ static broker_segment_t *seg_new(const char *dir, int64_t base, int64_t now_ms)
     return seg;
 }
 
+/* On tmpfs and ramfs, fallocate() allocates and charges the memory itself,
+ * page by page: a reservation there would hold BROKER_SEG_RESERVE_STEP of RAM
+ * per active segment and cost more CPU than the writes it runs ahead of. */
+static int on_memory_fs(int fd)
+{
+    struct statfs sf;
+    if (fstatfs(fd, &sf) != 0) return 0;
+    return sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC;
+}
+
 /* *missing is set when an index file had to be created: it must be rebuilt. */
 static int open_all(broker_segment_t *seg, int create, int *missing, char *errstr,
                     size_t errstr_size)
 {
     int excl = create ? O_CREAT | O_TRUNC : 0;
     int rc = open_part(seg, BROKER_SEG_LOG, excl, &seg->log_fd, errstr, errstr_size);
+    if (!rc && on_memory_fs(seg->log_fd)) seg->reserved = INT64_MAX; /* never reserve */
     int *fds[] = {&seg->ofd, &seg->tfd};
     const char *ext[] = {BROKER_SEG_INDEX, BROKER_SEG_TIMEINDEX};
     for (int i = 0; i < 2 && !rc; i++) {

@@ -84,15 +84,11 @@ static inline void tlog_open(tlog_t *t, int64_t now_ms)
     assert_int_equal(rc, 0);
 }
 
-/* Makes a fresh temporary directory and opens a log in it. */
-static inline tlog_t *tlog_new(int64_t segment_bytes, int32_t index_interval)
+/* Makes a fresh temporary directory under `base` and opens a log in it. */
+static inline tlog_t *tlog_new_in(const char *base, int64_t segment_bytes, int32_t index_interval)
 {
     tlog_t *t = calloc(1, sizeof(*t));
     assert_non_null(t);
-    /* tmpfs when there is one: real files, but fsync costs nothing, and the
-     * torn-tail tests reopen a log hundreds of times. */
-    const char *base = getenv("KC_TEST_TMPDIR");
-    if (!base) base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     snprintf(t->root, sizeof(t->root), "%s/kc-logtest-XXXXXX", base);
     assert_non_null(mkdtemp(t->root));
     tlog_track(t->root, 1);
@@ -102,6 +98,16 @@ static inline tlog_t *tlog_new(int64_t segment_bytes, int32_t index_interval)
     t->conf.index_interval_bytes = index_interval;
     tlog_open(t, 0);
     return t;
+}
+
+/* The same in the usual place: tmpfs when there is one (real files, but
+ * fsync costs nothing, and the torn-tail tests reopen a log hundreds of
+ * times), or KC_TEST_TMPDIR. */
+static inline tlog_t *tlog_new(int64_t segment_bytes, int32_t index_interval)
+{
+    const char *base = getenv("KC_TEST_TMPDIR");
+    if (!base) base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    return tlog_new_in(base, segment_bytes, index_interval);
 }
 
 static inline void tlog_close(tlog_t *t)
