@@ -238,13 +238,20 @@ static int32_t pick_partition(prod_t *p, prod_topic_t *t, const void *key, size_
  * batch it sends next) is behind, and a second thread compressing is what
  * lets the producer go faster than one core compresses. The batch keeps its
  * place in the queue meanwhile, so nothing overtakes it. */
-static prod_batch_t *close_open(prod_t *p, prod_part_t *pp, int may_claim)
+prod_batch_t *prod_part_close_open(prod_part_t *pp)
 {
     prod_batch_t *b = pp->open;
     pp->open = NULL;
     b->no = pp->next_no++;
+    pp->last_size = proto_batch_builder_size(&b->bld);
     TAILQ_INSERT_TAIL(&pp->ready, b, link);
     pp->nready++;
+    return b;
+}
+
+static prod_batch_t *close_open(prod_t *p, prod_part_t *pp, int may_claim)
+{
+    prod_batch_t *b = prod_part_close_open(pp);
     if (!may_claim || p->conf->compression_type == PROTO_CODEC_NONE || pp->nready < 2) return NULL;
     b->compressing = 1;
     return b;
@@ -283,7 +290,7 @@ static kc_err_t part_append(prod_t *p, prod_part_t *pp, int64_t ts, const void *
         wake = 1;
     }
     if (!b) {
-        b = prod_batch_new(p, pp->topic, pp->id);
+        b = prod_batch_new(p, pp->topic, pp->id, pp->last_size);
         if (!b) {
             pthread_mutex_unlock(&pp->lock);
             if (claimed) compress_claimed(p, pp, claimed);

@@ -14,9 +14,11 @@
  * a burst. */
 #define PROD_FREE_MAX_BYTES (16u << 20)
 
-/* A new batch's buffer: room for a few records, not batch.size (which may be
- * a megabyte per partition); it grows by doubling and keeps what it grew to
- * when recycled. */
+/* A new batch's buffer: at least room for a few records. It starts at what
+ * the partition's last batch held, not at batch.size (which may be a
+ * megabyte per partition): a partition that fills batches gets full-size
+ * buffers, one that lingers small ones. A buffer that must grow doubles (a
+ * copy), and keeps what it grew to when recycled. */
 #define PROD_BUF_START 16384
 
 static void batch_reset(prod_batch_t *b, prod_topic_t *t, int32_t partition)
@@ -45,7 +47,7 @@ static void batch_reset(prod_batch_t *b, prod_topic_t *t, int32_t partition)
     b->errstr[0] = '\0';
 }
 
-prod_batch_t *prod_batch_new(prod_t *p, prod_topic_t *t, int32_t partition)
+prod_batch_t *prod_batch_new(prod_t *p, prod_topic_t *t, int32_t partition, size_t size_hint)
 {
     prod_batch_t *b = NULL;
     pthread_mutex_lock(&p->free_lock);
@@ -61,7 +63,9 @@ prod_batch_t *prod_batch_new(prod_t *p, prod_topic_t *t, int32_t partition)
         return NULL;
     }
     if (buf.data) b->buf = buf;
-    if (!b->buf.data) proto_wbuf_init(&b->buf, PROD_BUF_START);
+    size_t want = size_hint > PROD_BUF_START ? size_hint : PROD_BUF_START;
+    if (b->buf.data && b->buf.cap < want) proto_wbuf_free(&b->buf); /* too small to keep */
+    if (!b->buf.data) proto_wbuf_init(&b->buf, want);
     batch_reset(b, t, partition);
     proto_wbuf_reset(&b->buf);
     proto_batch_params_t params = PROTO_BATCH_PARAMS_INIT;

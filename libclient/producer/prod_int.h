@@ -96,6 +96,7 @@ struct prod_part {
     struct prod_batch_q ready; /* lock: closed, waiting to be sent (ordered by no) */
     int nready;                /* lock */
     uint64_t next_no;          /* lock */
+    size_t last_size;          /* lock: bytes the last closed batch held */
     /* I/O */
     struct prod_batch_q inflight; /* sent, in sequence order */
     int ninflight;
@@ -228,7 +229,12 @@ prod_t *prod_of(kc_producer_t *h);
 /* Batch structs and buffers kept for reuse, at most. */
 #define PROD_FREE_MAX 64
 /* A batch ready for appends (recycled or new); NULL when out of memory. */
-prod_batch_t *prod_batch_new(prod_t *p, prod_topic_t *t, int32_t partition);
+/* A new open batch whose buffer has room for `size_hint` bytes (what the
+ * partition's last batch held), so a steady producer's batches do not grow
+ * by copying. */
+prod_batch_t *prod_batch_new(prod_t *p, prod_topic_t *t, int32_t partition, size_t size_hint);
+/* Under pp->lock: the open batch (it has records) joins the ready queue. */
+prod_batch_t *prod_part_close_open(prod_part_t *pp);
 /* Back to the free list or freed (its buffer too). */
 void prod_batch_release(prod_t *p, prod_batch_t *b);
 /* The batch bytes are no longer needed (the batch is settled): the buffer

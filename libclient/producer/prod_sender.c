@@ -503,10 +503,7 @@ static void sender_run(prod_t *p)
             prod_batch_t *b = pp->open;
             if (b && b->nrec > 0) {
                 if (flushing || now >= b->created_ms + linger) {
-                    pp->open = NULL;
-                    b->no = pp->next_no++;
-                    TAILQ_INSERT_TAIL(&pp->ready, b, link);
-                    pp->nready++;
+                    prod_part_close_open(pp);
                 } else if (b->created_ms + linger < next) {
                     next = b->created_ms + linger;
                 }

@@ -767,6 +767,50 @@ static void test_many_partitions_one_request(void **state)
     tp_drs_free(&drs);
 }
 
+/* A batch's buffer starts at what the partition's last batch held, so a
+ * partition that fills its batches does not grow each one by copying; the
+ * first batch, with nothing to go by, starts small. */
+static void test_batch_buffer_sized_from_last(void **state)
+{
+    (void)state;
+    const char *topic = "prod-buffer-size";
+    assert_int_equal(tp_create_topic(broker.addr, topic, 1, NULL, NULL), 0);
+    tp_drs_t drs = {0};
+    const char *props[] = {"linger.ms", "60000", "batch.num.messages", "100", NULL};
+    kc_producer_t *p = tp_producer(broker.addr, &drs, props);
+    assert_non_null(p);
+    char val[1001];
+    memset(val, 'v', 1000);
+    val[1000] = '\0';
+    /* Metadata first, so that records go straight into batches. */
+    assert_int_equal(tp_produce(p, topic, 0, NULL, "warm-up", 150), 0);
+    assert_int_equal(kc_flush(p, 30000), 0);
+    prod_t *in = prod_of(p);
+    for (int i = 0; i < 150; i++) {
+        assert_int_equal(tp_produce(p, topic, 0, NULL, val, i), 0);
+        if (i != 0 && i != 149) continue;
+        pthread_rwlock_rdlock(&in->topics_lock);
+        assert_int_equal(in->ntopics, 1);
+        prod_part_t *pp = in->topic_list[0]->parts[0];
+        pthread_mutex_lock(&pp->lock);
+        assert_non_null(pp->open);
+        if (i == 0) {
+            assert_true(pp->open->buf.cap < 100 * 1000);
+        } else {
+            assert_int_equal(pp->open->nrec, 50);
+            assert_true(pp->last_size > 100 * 1000);
+            assert_true(pp->open->buf.cap >= pp->last_size);
+        }
+        pthread_mutex_unlock(&pp->lock);
+        pthread_rwlock_unlock(&in->topics_lock);
+    }
+    assert_int_equal(kc_flush(p, 30000), 0);
+    assert_int_equal(drs.n, 151);
+    assert_int_equal(drs.errors, 0);
+    kc_producer_destroy(p, 5000);
+    tp_drs_free(&drs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -785,6 +829,7 @@ int main(void)
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_many_partitions_one_request),
+        cmocka_unit_test(test_batch_buffer_sized_from_last),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
