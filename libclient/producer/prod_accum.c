@@ -232,12 +232,6 @@ static int32_t pick_partition(prod_t *p, prod_topic_t *t, const void *key, size_
 
 /* ---- appending ---- */
 
-/* Under pp->lock: the open batch joins the ready queue. Returns it when the
- * calling thread should compress it (*claimed): with a codec, when an older
- * batch still waits in the queue, the I/O thread (which compresses the
- * batch it sends next) is behind, and a second thread compressing is what
- * lets the producer go faster than one core compresses. The batch keeps its
- * place in the queue meanwhile, so nothing overtakes it. */
 prod_batch_t *prod_part_close_open(prod_part_t *pp)
 {
     prod_batch_t *b = pp->open;
@@ -249,6 +243,12 @@ prod_batch_t *prod_part_close_open(prod_part_t *pp)
     return b;
 }
 
+/* Under pp->lock: the open batch joins the ready queue. Returns it when the
+ * calling thread should compress it (*claimed): with a codec, when an older
+ * batch still waits in the queue, the I/O thread (which compresses the
+ * batch it sends next) is behind, and a second thread compressing is what
+ * lets the producer go faster than one core compresses. The batch keeps its
+ * place in the queue meanwhile, so nothing overtakes it. */
 static prod_batch_t *close_open(prod_t *p, prod_part_t *pp, int may_claim)
 {
     prod_batch_t *b = prod_part_close_open(pp);

@@ -228,12 +228,12 @@ prod_t *prod_of(kc_producer_t *h);
 /* ---- prod_batch.c ---- */
 /* Batch structs and buffers kept for reuse, at most. */
 #define PROD_FREE_MAX 64
-/* A batch ready for appends (recycled or new); NULL when out of memory. */
-/* A new open batch whose buffer has room for `size_hint` bytes (what the
- * partition's last batch held), so a steady producer's batches do not grow
- * by copying. */
+/* A batch ready for appends (recycled or new), its buffer with room for
+ * `size_hint` bytes (what the partition's last batch held, so a steady
+ * producer's batches do not grow by copying); NULL when out of memory. */
 prod_batch_t *prod_batch_new(prod_t *p, prod_topic_t *t, int32_t partition, size_t size_hint);
-/* Under pp->lock: the open batch (it has records) joins the ready queue. */
+/* Under pp->lock: the open batch (it has records) joins the ready queue,
+ * and its size becomes pp->last_size. */
 prod_batch_t *prod_part_close_open(prod_part_t *pp);
 /* Back to the free list or freed (its buffer too). */
 void prod_batch_release(prod_t *p, prod_batch_t *b);
