@@ -14,11 +14,9 @@ static double now_sec(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-typedef uint32_t (*crc_fn)(uint32_t, const void *, size_t);
-
 /* Repeats over the same buffer (kept in cache: this measures the CRC, not
  * memory) for at least `min_sec`, and reports the best of five rounds. */
-static void bench_crc(const char *name, crc_fn fn, const uint8_t *buf, size_t len)
+static void bench_crc(const char *name, proto_crc32c_fn fn, const uint8_t *buf, size_t len)
 {
     const double min_sec = 0.2;
     double best = 0;
@@ -35,7 +33,7 @@ static void bench_crc(const char *name, crc_fn fn, const uint8_t *buf, size_t le
         double gbs = (double)iters * (double)len / (t1 - t0) / 1e9;
         if (gbs > best) best = gbs;
     }
-    printf("crc32c %-8s %7zu KiB buffers: %6.2f GB/s\n", name, len / 1024, best);
+    printf("crc32c %-17s %7zu KiB buffers: %6.2f GB/s\n", name, len / 1024, best);
 }
 
 static void bench_murmur2(void)
@@ -69,9 +67,11 @@ int main(void)
     for (size_t i = 0; i < 1024 * 1024; i++)
         buf[i] = (uint8_t)(i * 2654435761u >> 13);
     printf("crc32c implementation: %s\n", proto_crc32c_impl());
+    const proto_crc32c_impl_t *impls;
+    int n = proto_crc32c_impls(&impls);
     for (size_t i = 0; i < 2; i++) {
-        bench_crc(proto_crc32c_impl(), proto_crc32c, buf, sizes[i]);
-        bench_crc("table", proto_crc32c_sw, buf, sizes[i]);
+        for (int k = 0; k < n; k++)
+            bench_crc(impls[k].name, impls[k].fn, buf, sizes[i]);
     }
     bench_murmur2();
     free(buf);

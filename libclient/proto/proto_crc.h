@@ -12,16 +12,25 @@
 #include <stdint.h>
 
 /* CRC-32C, continuing from `crc` (start with 0). "123456789" -> 0xE3069283.
- * Uses SSE4.2 (x86-64) or the ARMv8 CRC extension when the CPU has them,
- * chosen once at first use; a table fallback elsewhere. */
+ * Uses AVX-512 VPCLMULQDQ or SSE4.2 (x86-64), or the ARMv8 CRC extension,
+ * when the CPU has them, chosen once at first use; a table elsewhere. */
 uint32_t proto_crc32c(uint32_t crc, const void *data, size_t len);
 /* The CRC-32C of A||B from crc_a = CRC-32C(A), crc_b = CRC-32C(B) and B's
  * length, without reading either: O(log len_b) small multiplications. With
  * crc_b = 0 it carries crc_a over len_b zero bytes, which is how a batch's
  * CRC follows a patched header field without reading the records. */
 uint32_t proto_crc32c_combine(uint32_t crc_a, uint32_t crc_b, size_t len_b);
-/* The implementation in use: "sse4.2", "armv8-crc" or "table". */
+/* The implementation in use: "avx512-vpclmulqdq", "sse4.2", "armv8-crc" or
+ * "table". */
 const char *proto_crc32c_impl(void);
+/* Every implementation this CPU runs, best (the one in use) first, so tests
+ * check each and bench_crc times each. Returns how many. */
+typedef uint32_t (*proto_crc32c_fn)(uint32_t crc, const void *data, size_t len);
+typedef struct proto_crc32c_impl {
+    const char *name;
+    proto_crc32c_fn fn;
+} proto_crc32c_impl_t;
+int proto_crc32c_impls(const proto_crc32c_impl_t **impls);
 /* The portable table implementation, for tests and benchmarks to compare. */
 uint32_t proto_crc32c_sw(uint32_t crc, const void *data, size_t len);
 

@@ -56,10 +56,20 @@ static void test_impl_name(void **state)
 {
     const char *impl = proto_crc32c_impl();
     assert_non_null(impl);
-    assert_true(strcmp(impl, "sse4.2") == 0 || strcmp(impl, "armv8-crc") == 0 ||
-                strcmp(impl, "table") == 0);
+    assert_true(strcmp(impl, "avx512-vpclmulqdq") == 0 || strcmp(impl, "sse4.2") == 0 ||
+                strcmp(impl, "armv8-crc") == 0 || strcmp(impl, "table") == 0);
+    const proto_crc32c_impl_t *impls;
+    int n = proto_crc32c_impls(&impls);
+    assert_true(n >= 1);
+    assert_string_equal(impls[0].name, impl); /* the one in use comes first */
+    assert_string_equal(impls[n - 1].name, "table");
 #if defined(__x86_64__)
-    if (__builtin_cpu_supports("sse4.2")) assert_string_equal(impl, "sse4.2");
+    if (__builtin_cpu_supports("sse4.2")) {
+        int found = 0;
+        for (int i = 0; i < n; i++)
+            found |= strcmp(impls[i].name, "sse4.2") == 0;
+        assert_true(found);
+    }
 #endif
 }
 
@@ -69,11 +79,15 @@ static void test_every_small_length(void **state)
     uint8_t *buf = malloc(1024 + 8);
     assert_non_null(buf);
     fill_random(buf, 1024 + 8, 42);
+    const proto_crc32c_impl_t *impls;
+    int n = proto_crc32c_impls(&impls);
     for (size_t len = 0; len <= 1024; len++) {
         for (size_t off = 0; off < 8; off++) {
             uint32_t want = crc32c_bitwise(buf + off, len);
             assert_int_equal(proto_crc32c_sw(0, buf + off, len), want);
             assert_int_equal(proto_crc32c(0, buf + off, len), want);
+            for (int i = 0; i < n; i++)
+                assert_int_equal(impls[i].fn(0, buf + off, len), want);
         }
     }
     free(buf);
@@ -81,10 +95,13 @@ static void test_every_small_length(void **state)
 
 static void test_large_buffers(void **state)
 {
-    /* Sizes around the interleaved chunk boundaries (3 x 256, 3 x 8192) and a
-     * few odd large ones, each at two alignments. */
-    const size_t sizes[] = {767,   768,   769,    3 * 8192 - 1, 3 * 8192,       3 * 8192 + 1,
-                            49151, 49152, 100003, 1 << 20,      (1 << 20) + 777};
+    /* Sizes around the interleaved chunk boundaries (3 x 256, 3 x 8192), the
+     * folding steps (256 bytes, then 16) and a few odd large ones, each at
+     * three alignments, from a zero and from a non-zero CRC. */
+    const size_t sizes[] = {767,      768,          769,   1279,  1280,   1295,    3 * 8192 - 1,
+                            3 * 8192, 3 * 8192 + 1, 49151, 49152, 100003, 1 << 20, (1 << 20) + 777};
+    const proto_crc32c_impl_t *impls;
+    int n = proto_crc32c_impls(&impls);
     size_t max = (1 << 20) + 777 + 8;
     uint8_t *buf = malloc(max);
     assert_non_null(buf);
@@ -94,6 +111,11 @@ static void test_large_buffers(void **state)
             uint32_t sw = proto_crc32c_sw(0, buf + off, sizes[i]);
             assert_int_equal(proto_crc32c(0, buf + off, sizes[i]), sw);
             if (sizes[i] < 200000) assert_int_equal(crc32c_bitwise(buf + off, sizes[i]), sw);
+            uint32_t sw_from = proto_crc32c_sw(0xDEADBEEFu, buf + off, sizes[i]);
+            for (int k = 0; k < n; k++) {
+                assert_int_equal(impls[k].fn(0, buf + off, sizes[i]), sw);
+                assert_int_equal(impls[k].fn(0xDEADBEEFu, buf + off, sizes[i]), sw_from);
+            }
         }
     }
     free(buf);
@@ -114,9 +136,15 @@ static void test_incremental_equals_one_shot(void **state)
         assert_int_equal(proto_crc32c(c, buf + a, len - a), whole);
         c = proto_crc32c_sw(0, buf, a);
         assert_int_equal(proto_crc32c_sw(c, buf + a, len - a), whole);
-        /* Mixed: the two implementations share the register convention. */
+        /* Mixed: the implementations share the register convention. */
         c = proto_crc32c_sw(0, buf, a);
         assert_int_equal(proto_crc32c(c, buf + a, len - a), whole);
+        const proto_crc32c_impl_t *impls;
+        int n = proto_crc32c_impls(&impls);
+        for (int k = 0; k < n; k++) {
+            c = impls[k].fn(0, buf, a);
+            assert_int_equal(impls[k].fn(c, buf + a, len - a), whole);
+        }
     }
     /* Many small pieces of varying size. */
     uint32_t c = 0;
