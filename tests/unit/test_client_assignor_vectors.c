@@ -108,7 +108,12 @@ static int compare(consumer_t *cs, const char *strategy, const assignor_topic_t 
     return differ;
 }
 
-static void same_as_librdkafka(const char *strategy, const char *const subs[CONSUMERS])
+/* One group of CONSUMERS librdkafka consumers on a fresh mock cluster, until
+ * every consumer holds an assignment of one generation (their union covers
+ * every partition) and kc agrees, or `seconds` pass. 1 when kc agreed; 0
+ * with *diff saying what differed, or that no complete assignment was seen. */
+static int one_group(const char *strategy, const char *const subs[CONSUMERS], int attempt,
+                     double seconds, char *diff, size_t diff_size)
 {
     static const assignor_topic_t topics[] = {{"t0", 5}, {"t1", 3}, {"t2", 7}};
     int total = 0;
@@ -121,16 +126,14 @@ static void same_as_librdkafka(const char *strategy, const char *const subs[CONS
             rd_kafka_mock_topic_create(mock.mc, topics[t].name, topics[t].partition_cnt, 1), 0);
     consumer_t cs[CONSUMERS] = {{0}};
     char group[64];
-    snprintf(group, sizeof(group), "vectors-%s", strategy);
+    snprintf(group, sizeof(group), "vectors-%s-%d", strategy, attempt);
     for (int i = 0; i < CONSUMERS; i++) {
         cs[i].subs = subs[i];
         consumer_start(&cs[i], mock.bootstrap, group, strategy);
     }
-    /* Until every consumer holds an assignment of one generation (their
-     * union covers every partition) and kc agrees, or the deadline. */
-    char diff[1200] = "no complete assignment seen";
+    snprintf(diff, diff_size, "no complete assignment seen");
     int ok = 0;
-    for (double deadline = now_s() + 60; !ok && now_s() < deadline;) {
+    for (double deadline = now_s() + seconds; !ok && now_s() < deadline;) {
         for (int i = 0; i < CONSUMERS; i++) {
             rd_kafka_message_t *msg = rd_kafka_consumer_poll(cs[i].rk, 50);
             if (msg) rd_kafka_message_destroy(msg);
@@ -140,7 +143,7 @@ static void same_as_librdkafka(const char *strategy, const char *const subs[CONS
             all &= cs[i].assigned != NULL;
             held += cs[i].assigned ? cs[i].assigned->cnt : 0;
         }
-        if (all && held == total) ok = !compare(cs, strategy, topics, 3, diff, sizeof(diff));
+        if (all && held == total) ok = !compare(cs, strategy, topics, 3, diff, diff_size);
     }
     for (int i = 0; i < CONSUMERS; i++) {
         rd_kafka_consumer_close(cs[i].rk);
@@ -148,7 +151,23 @@ static void same_as_librdkafka(const char *strategy, const char *const subs[CONS
         rd_kafka_destroy(cs[i].rk);
     }
     tmock_stop(&mock);
-    if (!ok) fail_msg("%s", diff);
+    return ok;
+}
+
+static void same_as_librdkafka(const char *strategy, const char *const subs[CONSUMERS])
+{
+    /* A group on librdkafka 2.0.2's mock cluster once in a while never
+     * settled (seen once in the libFuzzer build under a full parallel
+     * suite: no complete assignment in 60 s, while it takes about 4 s
+     * alone). Only that case gets a fresh cluster and group; an assignment
+     * kc disagrees with fails without one. */
+    char diff[1200];
+    for (int attempt = 1; attempt <= 3; attempt++) {
+        if (one_group(strategy, subs, attempt, 30, diff, sizeof(diff))) return;
+        if (strcmp(diff, "no complete assignment seen") != 0) break;
+        print_message("%s: %s (attempt %d of 3)\n", strategy, diff, attempt);
+    }
+    fail_msg("%s", diff);
 }
 
 static const char *const unequal[CONSUMERS] = {"t0 t1", "t0 t1 t2", "t1 t2"};
